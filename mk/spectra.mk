@@ -1,0 +1,89 @@
+# LAMOST spectra (Tianchi 2018): preprocess -> folds -> features -> cnn, lgbm -> ensemble -> submit
+SP_CFG      := configs/spectra
+SP_DATA_CFG ?= $(SP_CFG)/data.yaml
+SP_SOURCE   ?= auto
+SP_MODELS   ?= cnn lgbm
+SP_SUBMIT   ?= ensemble
+SP_INT      := $(DATA_DIR)/interim/spectra
+SP_STORE    := $(DATA_DIR)/processed/spectra
+SP_FEAT     := $(DATA_DIR)/features/spectra
+SP_RUNS     := $(DATA_DIR)/runs/spectra
+SP_SUBS     := $(SUBMISSIONS_DIR)/spectra
+SP_CORE     := $(wildcard src/kexue/core/*.py)
+SP_CODE     := $(SP_CORE) $(wildcard src/kexue/spectra/*.py src/kexue/layers/*.py src/kexue/losses/*.py)
+SP_PIPE     := pipelines/spectra
+SP_DATA_ARGS = --config $(SP_DATA_CFG) --source $(SP_SOURCE) --set 'sample_dir=$(DATA_DIR)/sample/spectra' $(call sets,data)
+SP_TRAIN     = $(PY) $(SP_PIPE)/train.py --store $(SP_STORE) --features $(SP_FEAT) --runs $(SP_RUNS) \
+               --predict-set $(SP_INT)/predict_set.json
+
+.PHONY: spectra spectra-preprocess spectra-folds spectra-features spectra-cnn spectra-lgbm spectra-ensemble \
+        spectra-submit spectra-compare spectra-clean
+
+spectra: spectra-submit  ## LAMOST spectra, end to end: preprocess, features, cnn, lgbm, ensemble, submit
+spectra-preprocess: $(SP_INT)/preprocess.done  ## validate the spectra files and build the array store
+spectra-folds: $(SP_INT)/folds.done  ## stratified k-fold assignment shared by all models
+spectra-features: $(SP_FEAT)/manifest.json  ## hand-crafted spectral features for LightGBM
+spectra-cnn: $(SP_INT)/cnn.run ## residual dilated Conv1D, k-fold CV (folds run in parallel with make -j)
+spectra-lgbm: $(SP_INT)/lgbm.run  ## LightGBM on the spectral features, same folds
+spectra-train-%: $(SP_INT)/%.run  ## any model config: configs/spectra/<name>.yaml
+	@:
+spectra-ensemble: $(SP_INT)/ensemble.run  ## blend SP_MODELS with weights + class offsets fitted on OOF
+spectra-submit: $(SP_INT)/submit.done  ## write submissions/spectra/<run>.csv, validated
+spectra-compare: $(VENV_OK)  ## same as make compare COMP=spectra
+	$(PY) -m kexue.core.compare spectra --runs $(DATA_DIR)/runs
+spectra-clean:  ## delete the spectra stage outputs (keeps data/raw, runs and submissions)
+	rm -rf $(SP_INT) $(SP_STORE) $(SP_FEAT) $(DATA_DIR)/sample/spectra
+
+# ---- resolved configs: rewritten only when a value changes (edit, override, data source)
+$(SP_INT)/source.json: FORCE | $(VENV_OK)
+	@$(PY) $(SP_PIPE)/preprocess.py $(SP_DATA_ARGS) --stamp $@
+$(SP_INT)/folds.json: FORCE | $(VENV_OK)
+	@$(PY) -m kexue.core.config $(SP_DATA_CFG) --select folds --out $@ $(call sets,data)
+$(SP_INT)/predict_set.json: FORCE | $(VENV_OK)
+	@$(PY) -m kexue.core.config $(SP_DATA_CFG) --select predict_set --out $@ $(call sets,data)
+$(SP_INT)/%.params.json: FORCE | $(SP_INT)/preprocess.done
+	@$(PY) -m kexue.core.config $(SP_CFG)/$*.yaml --out $@ --profile-from $(SP_STORE)/manifest.json $(call sets,$*) \
+	  $(if $(filter ensemble,$*),--set '+member_models=[$(subst $(space),$(comma),$(strip $(SP_MODELS)))]')
+
+# ---- 1. preprocess (the manifest keeps its mtime when the store's content is unchanged)
+$(SP_INT)/preprocess.done: $(SP_INT)/source.json src/kexue/spectra/data.py src/kexue/spectra/sample.py
+	$(PY) $(SP_PIPE)/preprocess.py $(SP_DATA_ARGS) --out $(SP_STORE)
+	@touch $@
+$(SP_STORE)/manifest.json: $(SP_INT)/preprocess.done ;
+
+# ---- 2. folds (folds.npy is rewritten only when the assignment changes)
+$(SP_INT)/folds.done: $(SP_INT)/folds.json $(SP_STORE)/manifest.json src/kexue/core/folds.py
+	$(PY) $(SP_PIPE)/folds.py --params $< --store $(SP_STORE)
+	@touch $@
+$(SP_STORE)/folds.npy: $(SP_INT)/folds.done ;
+
+# ---- 3. features (the manifest changes only when the feature arrays do)
+$(SP_INT)/features.done: $(SP_INT)/features.params.json $(SP_STORE)/manifest.json src/kexue/spectra/features.py
+	$(PY) $(SP_PIPE)/features.py --params $< --store $(SP_STORE) --out $(SP_FEAT)
+	@touch $@
+$(SP_FEAT)/manifest.json: $(SP_INT)/features.done ;
+
+# ---- 4. models: the run id is a hash of (params, data, folds); each fold is a target of mk/cv.mk.
+# <model>.trained is the stage's stamp; <model>.run names the run and changes only when its cv.json does.
+$(SP_INT)/lgbm.trained: $(SP_FEAT)/manifest.json
+$(SP_INT)/%.trained: $(SP_INT)/%.params.json $(SP_INT)/predict_set.json $(SP_STORE)/manifest.json $(SP_STORE)/folds.npy $(SP_CODE)
+	@run=$$($(SP_TRAIN) --params $< --print-run-id) && echo "[spectra] $* -> run $(SP_RUNS)/$$run" && \
+	n=$$($(PY) -c "import json; print(json.load(open('$(SP_INT)/folds.json'))['n'])") && \
+	$(MAKE) --no-print-directory -f mk/cv.mk RUN_DIR=$(SP_RUNS)/$$run NFOLDS=$$n \
+	  TRAIN="$(SP_TRAIN) --params $<" DEPS="$^" && \
+	$(PY) -m kexue.core.runlog $(SP_RUNS)/$$run $(SP_INT)/$*.run
+	@touch $@
+$(SP_INT)/%.run: $(SP_INT)/%.trained ;
+
+# ---- 5. ensemble
+SP_MEMBER_RUNS = $(addprefix $(SP_INT)/,$(addsuffix .run,$(SP_MODELS)))
+$(SP_INT)/ensemble.trained: $(SP_INT)/ensemble.params.json $(SP_MEMBER_RUNS) $(SP_STORE)/folds.npy $(SP_CODE)
+	$(PY) $(SP_PIPE)/ensemble.py --params $< --members $(SP_MEMBER_RUNS) --store $(SP_STORE) --runs $(SP_RUNS) \
+	  --pointer $(SP_INT)/ensemble.run
+	@touch $@
+
+# ---- 6. submission
+$(SP_INT)/submit.done: $(SP_INT)/submit.params.json $(SP_INT)/$(SP_SUBMIT).run $(SP_INT)/predict_set.json
+	$(PY) $(SP_PIPE)/submit.py --run $(SP_INT)/$(SP_SUBMIT).run --params $< --predict-set $(SP_INT)/predict_set.json \
+	  --store $(SP_STORE) --runs $(SP_RUNS) --out $(SP_SUBS) --pointer $(SP_INT)/submission.txt
+	@touch $@

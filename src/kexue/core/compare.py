@@ -1,0 +1,82 @@
+"""`make compare COMP=<comp>`: every finished run of a competition side by side, best first."""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from . import plots, runlog
+
+HIDDEN = {"_config_file", "name", "model"}
+
+
+def _flatten(d: dict, prefix="") -> dict:
+    out = {}
+    for k, v in d.items():
+        key = f"{prefix}{k}"
+        if isinstance(v, dict):
+            out.update(_flatten(v, key + "."))
+        else:
+            out[key] = v
+    return out
+
+
+def config_differences(runs: list[dict]) -> list[dict]:
+    """For each run, the config values that are not the same in every run of the same model."""
+    flat = [_flatten(r.get("params", {})) for r in runs]
+    diffs = []
+    for r, f in zip(runs, flat):
+        peers = [g for s, g in zip(runs, flat) if s.get("model") == r.get("model")]
+        keys = sorted({k for g in peers for k in g} - HIDDEN)
+        diffs.append({k: f.get(k) for k in keys
+                      if len({json.dumps(g.get(k), sort_keys=True) for g in peers}) > 1})
+    return diffs
+
+
+def table(runs: list[dict]) -> str:
+    if not runs:
+        return "no finished runs"
+    diffs = config_differences(runs)
+    classes = sorted({c for r in runs for c in r["oof"].get("per_class_f1", {})})
+    metric = runs[0].get("metric", "score")
+    header = ["run", "model", f"OOF {metric}", "folds (mean±std)", *classes, "wall s", "config differs"]
+    rows = []
+    for r, d in zip(runs, diffs):
+        pcf = r["oof"].get("per_class_f1", {})
+        folds = r.get("fold_scores", [])
+        rows.append([
+            r["run_id"], str(r.get("model")), f"{r['score']:.4f}",
+            " ".join(f"{s:.3f}" for s in folds) + (f" ({r['fold_mean']:.3f}±{r['fold_std']:.3f})" if folds else ""),
+            *[f"{pcf[c]:.3f}" if c in pcf else "-" for c in classes],
+            f"{r.get('seconds', {}).get('wall_total', 0):.0f}",
+            ", ".join(f"{k}={json.dumps(v)}" for k, v in d.items()) or "-",
+        ])
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
+    fmt = lambda row: "  ".join(str(x).ljust(w) for x, w in zip(row, widths)).rstrip()
+    return "\n".join([fmt(header), fmt(["-" * w for w in widths]), *map(fmt, rows)])
+
+
+def compare(root, plot_path=None) -> str:
+    runs = sorted(runlog.completed_runs(root), key=lambda r: -r["score"])
+    text = table(runs)
+    if runs and plot_path:
+        plots.compare_runs(runs, plot_path, runs[0].get("metric", "score"))
+        text += f"\n\nplot: {plot_path}"
+    return text
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description="Compare the CV logs of all finished runs of a competition.")
+    p.add_argument("comp", help="competition name, e.g. spectra")
+    p.add_argument("--runs", default="data/runs", help="folder holding <comp>/<run-id>/cv.json")
+    p.add_argument("--plot", help="PNG path (default: <runs>/<comp>/compare.png)")
+    args = p.parse_args(argv)
+    root = Path(args.runs) / args.comp
+    if not root.exists():
+        raise SystemExit(f"error: no runs for '{args.comp}' in {root}; train a model first (e.g. make {args.comp})")
+    print(compare(root, args.plot or root / "compare.png"))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

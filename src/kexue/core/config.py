@@ -1,0 +1,134 @@
+"""YAML configs with dotted overrides and profiles.
+
+A config file holds a stage's hyper-parameters. `--set train.lr=3e-4` overrides one
+value for one run; a `profiles:` section holds the values that change on the generated
+sample (the small twin of the real run: same code path, fewer epochs).
+The resolved config is written with `write_json_if_changed`, so make reruns a stage
+exactly when a value it reads changed.
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import difflib
+from pathlib import Path
+from typing import Any, Iterable
+
+import yaml
+
+from . import io
+
+
+class ConfigError(ValueError):
+    pass
+
+
+_MISSING = object()
+
+
+def load(path) -> dict:
+    path = Path(path)
+    try:
+        cfg = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{path}: invalid YAML: {e}") from None
+    if not isinstance(cfg, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level, got {type(cfg).__name__}")
+    return cfg
+
+
+def set_dotted(cfg: dict, key: str, value: Any, source: str = "override") -> None:
+    node = cfg
+    parts = key.split(".")
+    for part in parts[:-1]:
+        child = node.get(part)
+        if child is None:
+            child = node[part] = {}
+        if not isinstance(child, dict):
+            raise ConfigError(f"{source}: cannot set '{key}': '{part}' is {child!r}, not a section")
+        node = child
+    node[parts[-1]] = value
+
+
+def get_dotted(cfg: dict, key: str, default: Any = None) -> Any:
+    node = cfg
+    for part in key.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return default
+        node = node[part]
+    return node
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """'a.b=3' -> ('a.b', 3); values are parsed as YAML, so 1e-3, true and [1, 2] work."""
+    if "=" not in text:
+        raise ConfigError(f"override '{text}': expected KEY=VALUE, e.g. train.lr=3e-4")
+    key, raw = text.split("=", 1)
+    key = key.strip()
+    if not key:
+        raise ConfigError(f"override '{text}': empty key")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError:
+        value = raw
+    if isinstance(value, str):  # YAML 1.1 leaves '1e-3' as a string; a float is what everyone means
+        try:
+            value = float(value) if any(c in value for c in ".eE") else value
+        except ValueError:
+            pass
+    return key, value
+
+
+def resolve(path, overrides: Iterable[str] = (), profile: str | None = None) -> dict:
+    """Load `path`, apply its `profiles[profile]` section, then the command-line overrides."""
+    cfg = load(path)
+    profiles = cfg.pop("profiles", {}) or {}
+    if profile and profile in profiles:
+        for key, value in (profiles[profile] or {}).items():
+            set_dotted(cfg, key, copy.deepcopy(value), source=f"{path}: profiles.{profile}")
+    for text in overrides:
+        key, value = parse_override(text)
+        if key.startswith("+"):  # '+key=value' adds a key the file does not have
+            key = key[1:]
+        elif get_dotted(cfg, key, _MISSING) is _MISSING:
+            parent = get_dotted(cfg, key.rpartition(".")[0]) if "." in key else cfg
+            known = ", ".join(sorted(parent)) if isinstance(parent, dict) else "none"
+            close = difflib.get_close_matches(key.rpartition(".")[2], list(parent or {}), n=1)
+            hint = f" Did you mean '{close[0]}'?" if close else ""
+            raise ConfigError(f"override '{text}': {path} has no key '{key}' (keys there: {known}).{hint} "
+                              f"Prefix with '+' to add a new key.")
+        set_dotted(cfg, key, value)
+    cfg["_config_file"] = str(path)
+    cfg["_profile"] = profile
+    return cfg
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description="Resolve a config (profile + overrides) into a JSON params file.")
+    p.add_argument("config")
+    p.add_argument("--out", required=True, help="params JSON; rewritten only when its content changes")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override one value (repeatable), e.g. --set train.lr=3e-4")
+    p.add_argument("--profile-from", help="a data manifest JSON; its 'source' names the profile")
+    p.add_argument("--profile", help="profile name (overrides --profile-from)")
+    p.add_argument("--select", help="write only this (dotted) section, so unrelated edits rerun nothing")
+    args = p.parse_args(argv)
+    profile = args.profile
+    if not profile and args.profile_from and Path(args.profile_from).exists():
+        profile = io.read_json(args.profile_from).get("source")
+    try:
+        cfg = resolve(args.config, args.set, profile)
+    except ConfigError as e:
+        raise SystemExit(f"error: {e}")
+    if args.select:
+        cfg = get_dotted(cfg, args.select, _MISSING)
+        if cfg is _MISSING:
+            raise SystemExit(f"error: {args.config} has no section '{args.select}'")
+    io.write_json_if_changed(args.out, cfg)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,101 @@
+"""Atomic writes and content fingerprints.
+
+Every stage writes through these helpers, so a crash leaves either the old
+artefact or the new one, never half of one that a later stage would trust.
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+
+
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path beside `path`; rename it onto `path` only if the block succeeds."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    tmp = Path(tmp)
+    try:
+        yield tmp
+        if tmp.exists():
+            os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600 files; give them the usual permissions
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def write_text(path, text: str) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+
+
+def _json_default(obj):
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, Path):
+        return str(obj)
+    raise TypeError(f"not JSON serialisable: {type(obj).__name__}")
+
+
+def dumps(obj: Any) -> str:
+    return json.dumps(obj, indent=2, ensure_ascii=False, default=_json_default) + "\n"
+
+
+def write_json(path, obj: Any) -> None:
+    write_text(path, dumps(obj))
+
+
+def write_text_if_changed(path, text: str) -> bool:
+    """Rewrite `path` only when its content changes, so make sees a new mtime only then."""
+    path = Path(path)
+    if path.exists() and path.read_text(encoding="utf-8") == text:
+        return False
+    write_text(path, text)
+    return True
+
+
+def write_json_if_changed(path, obj: Any) -> bool:
+    return write_text_if_changed(path, dumps(obj))
+
+
+def read_json(path) -> Any:
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def save_npy(path, array: np.ndarray) -> None:
+    with atomic_path(path) as tmp:
+        with open(tmp, "wb") as f:
+            np.save(f, array)
+
+
+def sha256_text(text: str, length: int = 64) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:length]
+
+
+def sha256_file(path, length: int = 64, chunk: int = 1 << 20) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            h.update(block)
+    return h.hexdigest()[:length]
+
+
+def short_hash(obj: Any, length: int = 8) -> str:
+    """Stable hash of a JSON-able object (key order does not matter)."""
+    return sha256_text(json.dumps(obj, sort_keys=True, default=_json_default), length)

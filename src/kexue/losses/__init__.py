@@ -1,0 +1,4 @@
+"""Losses written once and shared by every competition."""
+from .f1 import soft_macro_f1_loss
+
+__all__ = ["soft_macro_f1_loss"]

@@ -1,0 +1,183 @@
+"""The residual dilated Conv1D classifier, trained in two stages with class-balanced batches.
+
+Stage 1 minimises cross-entropy; stage 2 fine-tunes on a soft macro-F1 loss (the metric).
+The kept weights are those with the best validation macro-F1 over both stages. Each stage
+runs under keras' BackupAndRestore, so a killed fold resumes at its last finished epoch.
+"""
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from ..core import io
+from ..core.tfquiet import import_keras
+from ..core.metrics import macro_f1
+from .features import normalise
+
+DEFAULT_SHARES = {"star": 0.8, "unknown": 0.1, "galaxy": 0.05, "qso": 0.05}
+
+
+def class_shares(classes, y, configured: dict | None) -> np.ndarray:
+    """Share of each class in a training batch: the configured shares when they name exactly
+    these classes, otherwise derived from the data: proportional to sqrt(count), which lifts
+    rare classes without showing each rare spectrum a hundred times per epoch."""
+    if configured and set(configured) == set(classes):
+        shares = np.array([configured[c] for c in classes], dtype=float)
+    else:
+        counts = np.bincount(y, minlength=len(classes)).astype(float)
+        shares = np.sqrt(counts)
+    shares = np.where(np.bincount(y, minlength=len(classes)) > 0, shares, 0)
+    return shares / shares.sum()
+
+
+def build_model(length: int, n_classes: int, filters=(16, 16, 32, 32, 64, 64, 128, 128), dilations=(1, 2, 4),
+                dropout: float = 0.1, dense: int = 128):
+    import keras
+    from keras import layers
+
+    from ..layers import residual_dilated_block
+
+    x_in = keras.Input((length, 1), name="flux")
+    x = x_in
+    for i, f in enumerate(filters):
+        x = residual_dilated_block(x, f, dilations, name=f"block{i}")
+        if i < len(filters) - 1:
+            x = layers.MaxPooling1D(2, name=f"pool{i}")(x)
+            # drops whole time steps (all channels at a position), as in the post
+            x = layers.Dropout(dropout, noise_shape=(None, None, 1), name=f"step_dropout{i}")(x)
+    x = layers.GlobalMaxPooling1D(name="global_max")(x)
+    x = layers.Dense(dense, activation="relu", name="dense")(x)
+    out = layers.Dense(n_classes, activation="softmax", name="proba")(x)
+    return keras.Model(x_in, out, name="spectra_cnn")
+
+
+def get_strategy(kind: str = "auto"):
+    """One device here; MirroredStrategy over all GPUs when there are several."""
+    import tensorflow as tf
+    gpus = tf.config.list_logical_devices("GPU")
+    if kind == "mirrored" or (kind == "auto" and len(gpus) > 1):
+        return tf.distribute.MirroredStrategy()
+    return tf.distribute.get_strategy()
+
+
+def _make_batches(x, y, params, shares, seed, n_classes):
+    import keras
+
+    class BalancedBatches(keras.utils.PyDataset):
+        """Each batch draws its classes by `shares`, and rows within a class uniformly.
+        The draw depends only on (seed, epoch, batch), so a resumed run sees the same batches."""
+
+        def __init__(self):
+            super().__init__()
+            self.by_class = [np.flatnonzero(y == c) for c in range(n_classes)]
+            self.batch_size = int(params["batch_size"])
+            self.steps = int(params.get("steps_per_epoch") or math.ceil(len(y) / self.batch_size))
+            self.epoch = 0
+
+        def __len__(self):
+            return self.steps
+
+        def __getitem__(self, i):
+            rng = np.random.default_rng([seed, self.epoch, i])
+            counts = rng.multinomial(self.batch_size, shares)
+            rows = np.concatenate([rng.choice(self.by_class[c], k) for c, k in enumerate(counts) if k])
+            xb = normalise(x[rows], params["scaling"])
+            if params.get("augment_shift"):
+                xb = np.roll(xb, rng.integers(-params["augment_shift"], params["augment_shift"] + 1), axis=1)
+            return xb[..., None], np.eye(n_classes, dtype=np.float32)[y[rows]]
+
+    return BalancedBatches()
+
+
+def _save_weights(model, path: Path) -> None:
+    """Atomic save_weights (keras insists on the '.weights.h5' ending, so the temp name keeps it)."""
+    tmp = path.with_name(f".{path.name[:-len('.weights.h5')]}.partial.weights.h5")
+    model.save_weights(tmp)
+    tmp.replace(path)
+
+
+def _predict(model, x, params) -> np.ndarray:
+    size = int(params.get("predict_batch_size", 256))
+    out = [model.predict_on_batch(normalise(x[np.arange(i, min(i + size, len(x)))], params["scaling"])[..., None])
+           for i in range(0, len(x), size)]
+    return np.concatenate(out).astype(np.float32) if out else np.zeros((0, model.output_shape[-1]), np.float32)
+
+
+class SpectraCNN:
+    def __init__(self, params: dict, workdir, seed: int, classes: list):
+        keras = import_keras()
+        keras.utils.set_random_seed(seed)  # weights, dropout masks
+        self.params, self.workdir, self.seed, self.classes = params, Path(workdir), seed, list(classes)
+        self.model = None
+
+    def _build(self, length):
+        import keras
+        with get_strategy(self.params.get("distribute", "auto")).scope():
+            self.model = build_model(length, len(self.classes), tuple(self.params["filters"]),
+                                     tuple(self.params["dilations"]), self.params["dropout"], self.params["dense"])
+        return keras
+
+    def fit(self, x_train, y_train, x_valid, y_valid) -> dict:
+        import keras
+
+        from ..losses import soft_macro_f1_loss
+
+        p = self.params
+        self._build(x_train.array.shape[1] if hasattr(x_train, "array") else np.shape(x_train)[1])
+        shares = class_shares(self.classes, y_train, p.get("class_shares"))
+        batches = _make_batches(x_train, y_train, p, shares, self.seed, len(self.classes))
+        best_path, best_json = self.workdir / "best.weights.h5", self.workdir / "best.json"
+        best = io.read_json(best_json) if best_json.exists() else {"macro_f1": -1.0}
+        history, history_path = [], self.workdir / "history.jsonl"
+
+        class EpochHooks(keras.callbacks.Callback):
+            """Sets the batch sampler's epoch and keeps the weights with the best validation macro-F1."""
+
+            def __init__(self, stage):
+                super().__init__()
+                self.stage = stage
+
+            def on_epoch_begin(self, epoch, logs=None):
+                batches.epoch = epoch + (1000 if self.stage == "f1" else 0)
+
+            def on_epoch_end(self, epoch, logs=None):
+                score = macro_f1(y_valid, _predict(self.model, x_valid, p).argmax(1), len(batches.by_class))
+                logs = logs if logs is not None else {}
+                logs["val_macro_f1"] = score
+                history.append({"stage": self.stage, "epoch": epoch, "loss": float(logs.get("loss", np.nan)),
+                                "val_macro_f1": score})
+                if score > best["macro_f1"]:
+                    best.update(macro_f1=score, stage=self.stage, epoch=epoch)
+                    _save_weights(self.model, best_path)
+                    io.write_json(best_json, best)
+                with open(history_path, "a", encoding="utf-8") as f:  # per epoch, so a killed run leaves its trace
+                    f.write(json.dumps(history[-1]) + "\n")
+
+        stages = [("ce", int(p["epochs_ce"]), float(p["lr"]), "categorical_crossentropy"),
+                  ("f1", int(p["epochs_f1"]), float(p["lr_f1"]), soft_macro_f1_loss)]
+        verbose = p.get("verbose", "auto")
+        verbose = (1 if sys.stdout.isatty() else 2) if verbose == "auto" else int(verbose)
+        for stage, epochs, lr, loss in stages:
+            done = self.workdir / f"{stage}.weights.h5"
+            if done.exists():
+                self.model.load_weights(done)
+                continue
+            if epochs <= 0:
+                continue
+            self.model.compile(optimizer=keras.optimizers.Adam(lr), loss=loss)
+            self.model.fit(batches, epochs=epochs, verbose=verbose, callbacks=[
+                EpochHooks(stage),
+                keras.callbacks.BackupAndRestore(str(self.workdir / f"backup_{stage}")),
+            ])
+            _save_weights(self.model, done)
+        if best_path.exists():
+            self.model.load_weights(best_path)
+        return {"best": best, "params": int(self.model.count_params()), "class_shares": shares.round(4).tolist(),
+                "epochs_run": len(history)}
+
+    def predict(self, x) -> np.ndarray:
+        return _predict(self.model, x, self.params)

@@ -1,0 +1,47 @@
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+SHARED = ROOT.parent / "shared"
+LAMOST = SHARED / "data" / "spectra" / "lamost"
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+needs_shared = pytest.mark.skipif(not LAMOST.exists(), reason="../shared is absent (real data lives there)")
+
+
+def write_spectrum(path: Path, values) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(",".join(f"{v:g}" if isinstance(v, float) else str(v) for v in values))
+
+
+@pytest.fixture
+def tiny_raw(tmp_path):
+    """A valid raw folder in the competition layout: 12 train spectra (3 classes), 4 test, 8 values each."""
+    import numpy as np
+    rng = np.random.default_rng(0)
+    root = tmp_path / "raw"
+    classes = ["star", "galaxy", "qso"] * 4
+    lines = ["id,type"]
+    for i, c in enumerate(classes):
+        write_spectrum(root / "first_train_data_20180131" / f"{1000 + i}.txt", rng.normal(100, 10, 8).round(3).tolist())
+        lines.append(f"{1000 + i},{c}")
+    (root / "first_train_index_20180131.csv").write_text("\n".join(lines) + "\n")
+    test_lines = ["id"]
+    for i in range(4):
+        write_spectrum(root / "first_test_data_20180131" / f"{5000 + i}.txt", rng.normal(100, 10, 8).round(3).tolist())
+        test_lines.append(f"{5000 + i}")
+    (root / "first_test_index_20180131.csv").write_text("\n".join(test_lines) + "\n")
+    return root
+
+
+@pytest.fixture
+def data_cfg():
+    from kexue.core import config
+    cfg = config.resolve(ROOT / "configs" / "spectra" / "data.yaml")
+    cfg["n_values"] = 8
+    cfg["workers"] = 1
+    return cfg
