@@ -39,13 +39,13 @@ def table(runs: list[dict]) -> str:
     diffs = config_differences(runs)
     classes = sorted({c for r in runs for c in r["oof"].get("per_class_f1", {})})
     metric = runs[0].get("metric", "score")
-    header = ["run", "model", f"OOF {metric}", "folds (mean±std)", *classes, "wall s", "config differs"]
+    header = ["run", "model", "data", f"OOF {metric}", "folds (mean±std)", *classes, "wall s", "config differs"]
     rows = []
     for r, d in zip(runs, diffs):
         pcf = r["oof"].get("per_class_f1", {})
         folds = r.get("fold_scores", [])
         rows.append([
-            r["run_id"], str(r.get("model")), f"{r['score']:.4f}",
+            r["run_id"], str(r.get("model")), str(r.get("data_fingerprint", "?"))[:8], f"{r['score']:.4f}",
             " ".join(f"{s:.3f}" for s in folds) + (f" ({r['fold_mean']:.3f}±{r['fold_std']:.3f})" if folds else ""),
             *[f"{pcf[c]:.3f}" if c in pcf else "-" for c in classes],
             f"{r.get('seconds', {}).get('wall_total', 0):.0f}",

@@ -52,12 +52,13 @@ def compare_runs(runs: list[dict], path, metric: str) -> None:
     for i, r in enumerate(runs):
         ax.scatter(r.get("fold_scores", []), [i] * len(r.get("fold_scores", [])), color="#1f3b73", s=12, zorder=3,
                    label="folds" if i == 0 else None)
-        ax.text(r["score"], i, f" {r['score']:.4f}", va="center", fontsize=8)
     ax.set_yticks(y, names, fontsize=8)
     ax.invert_yaxis()
     ax.set_xlabel(metric)
     lo = min([r["score"] for r in runs] + [s for r in runs for s in r.get("fold_scores", [])])
     ax.set_xlim(max(0.0, lo - 0.05), 1.0)
+    for i, r in enumerate(runs):  # inside the bar's left end, clear of the fold dots
+        ax.text(ax.get_xlim()[0] + 0.005, i, f"{r['score']:.4f}", va="center", fontsize=8)
     ax.legend(loc="lower right", fontsize=8)
     if classes:
         ax2 = axes[0, 1]

@@ -171,7 +171,8 @@ class SpectraCNN:
             self.model.compile(optimizer=keras.optimizers.Adam(lr), loss=loss)
             self.model.fit(batches, epochs=epochs, verbose=verbose, callbacks=[
                 EpochHooks(stage),
-                keras.callbacks.BackupAndRestore(str(self.workdir / f"backup_{stage}")),
+                # two checkpoints: a kill during a save leaves the previous epoch's one readable
+                keras.callbacks.BackupAndRestore(str(self.workdir / f"backup_{stage}"), double_checkpoint=True),
             ])
             _save_weights(self.model, done)
         if best_path.exists():

@@ -1,0 +1,87 @@
+"""`make spectra` end to end on a tiny generated sample: outputs, no-op reruns, targeted reruns, compare."""
+import json
+import os
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from conftest import ROOT
+
+pytestmark = pytest.mark.slow
+
+TINY = ["data.sample.n_train=90", "data.sample.n_test=25", "data.folds.n=3", "cnn.epochs_ce=1", "cnn.epochs_f1=1",
+        "cnn.steps_per_epoch=2", "cnn.filters=[4, 4, 8, 8, 8, 8, 8, 8]", "lgbm.lgbm.num_boost_round=20"]
+
+
+def make(tmp_path, *args):
+    cmd = ["make", "--no-print-directory", *args, f"DATA_DIR={tmp_path}/data", f"SUBMISSIONS_DIR={tmp_path}/subs"]
+    out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=900)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    return out.stdout + out.stderr
+
+
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("pipe")
+    first = make(tmp, "-j2", "spectra", *TINY)
+    return tmp, first
+
+
+def test_first_run_announces_the_sample_and_writes_a_valid_submission(pipeline):
+    tmp, out = pipeline
+    assert "GENERATED SAMPLE" in out
+    subs = list((tmp / "subs" / "spectra").glob("ensemble-*.csv"))
+    assert len(subs) == 1
+    lines = subs[0].read_text().splitlines()
+    test_ids = (tmp / "data" / "sample" / "spectra" / "test_index.csv").read_text().split()[1:]
+    assert [l.split(",")[0] for l in lines] == test_ids  # no header, every test id once, in order
+    assert {l.split(",")[1] for l in lines} <= {"star", "galaxy", "qso", "unknown"}
+
+
+def test_cv_logs_hold_what_a_comparison_needs(pipeline):
+    tmp, _ = pipeline
+    runs = tmp / "data" / "runs" / "spectra"
+    for model in ("cnn", "lgbm", "ensemble"):
+        [run] = list(runs.glob(f"{model}-*"))
+        cv = json.loads((run / "cv.json").read_text())
+        assert len(cv["fold_scores"]) == 3 and 0 <= cv["score"] <= 1
+        assert set(cv["oof"]["per_class_f1"]) == {"galaxy", "qso", "star", "unknown"}
+        assert np.array(cv["oof"]["confusion"]).sum() == 90
+        assert cv["data_fingerprint"] and cv["git_commit"] and cv["params"]
+        assert (run / "confusion.png").stat().st_size > 1000
+        oof = np.load(run / "oof.npy")
+        assert oof.shape == (90, 4) and np.allclose(oof.sum(1), 1, atol=1e-3)
+        assert np.load(run / "test.npy").shape == (25, 4)
+    ens = json.loads((next(runs.glob("ensemble-*")) / "cv.json").read_text())
+    assert set(ens["weights"]) == {p.name for p in runs.glob("cnn-*")} | {p.name for p in runs.glob("lgbm-*")}
+    assert "cross_fitted_macro_f1" in ens
+
+
+def test_rerun_with_nothing_changed_does_nothing(pipeline):
+    tmp, _ = pipeline
+    out = make(tmp, "spectra", *TINY)
+    assert "train.py" not in out and "preprocess.py" not in out and "submit.py" not in out
+
+
+def test_changed_config_reruns_only_what_depends_on_it(pipeline):
+    tmp, _ = pipeline
+    changed = [a for a in TINY if not a.startswith("lgbm.")] + ["lgbm.lgbm.num_boost_round=25"]
+    out = make(tmp, "spectra", *changed)
+    assert re.search(r"lgbm\.params\.json --fold 0", out)
+    assert "cnn.params.json --fold" not in out and "preprocess.py" not in out and "features.py" not in out
+    assert "ensemble.py" in out and "submit.py" in out
+    assert len(list((tmp / "data" / "runs" / "spectra").glob("lgbm-*"))) == 2  # the old run is kept
+
+    table = make(tmp, "compare", "COMP=spectra")
+    assert "lgbm.num_boost_round=25" in table and "lgbm.num_boost_round=20" in table
+    assert (tmp / "data" / "runs" / "spectra" / "compare.png").stat().st_size > 1000
+
+
+def test_a_single_stage_reruns_alone(pipeline):
+    tmp, _ = pipeline
+    (tmp / "data" / "interim" / "spectra" / "features.done").unlink()
+    out = make(tmp, "spectra-features", *TINY)
+    assert "features.py" in out and "train.py" not in out
