@@ -35,7 +35,6 @@ help:  ## list the targets
 $(VENV_OK): requirements.txt pyproject.toml
 	@echo "[setup] creating $(VENV) with $(PYTHON) and installing the pinned dependencies (first run only)"
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
 	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 	@touch $@
@@ -49,6 +48,6 @@ test-fast: $(VENV_OK)  ## the tests that train no real models
 	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
 
 compare: $(VENV_OK)  ## CV logs of all runs side by side, best first, plus a PNG (COMP=spectra)
-	$(PY) -m kexue.core.compare $(COMP) --runs $(DATA_DIR)/runs
+	@$(PY) -m kexue.core.compare $(COMP) --runs $(DATA_DIR)/runs
 
 include mk/spectra.mk

@@ -6,9 +6,9 @@
 FOLD_DONE := $(foreach k,$(shell seq 0 $$(($(NFOLDS) - 1))),$(RUN_DIR)/fold$(k)/done.json)
 
 $(RUN_DIR)/cv.json: $(FOLD_DONE)
-	$(TRAIN) --collect
+	@$(TRAIN) --collect
 
 # --redo: make only calls this for a missing or stale fold; a stale one is discarded and
 # retrained, a missing one resumes from its checkpoints
 $(RUN_DIR)/fold%/done.json: $(DEPS)
-	$(TRAIN) --fold $* --redo
+	@$(TRAIN) --fold $* --redo

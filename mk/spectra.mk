@@ -30,7 +30,7 @@ spectra-train-%: $(SP_INT)/%.run  ## any model config: configs/spectra/<name>.ya
 spectra-ensemble: $(SP_INT)/ensemble.run  ## blend SP_MODELS with weights + class offsets fitted on OOF
 spectra-submit: $(SP_INT)/submit.done  ## write submissions/spectra/<run>.csv, validated
 spectra-compare: $(VENV_OK)  ## same as make compare COMP=spectra
-	$(PY) -m kexue.core.compare spectra --runs $(DATA_DIR)/runs
+	@$(PY) -m kexue.core.compare spectra --runs $(DATA_DIR)/runs
 spectra-clean:  ## delete the spectra stage outputs (keeps data/raw, runs and submissions)
 	rm -rf $(SP_INT) $(SP_STORE) $(SP_FEAT) $(DATA_DIR)/sample/spectra
 
@@ -47,19 +47,19 @@ $(SP_INT)/%.params.json: FORCE | $(SP_INT)/preprocess.done
 
 # ---- 1. preprocess (the manifest keeps its mtime when the store's content is unchanged)
 $(SP_INT)/preprocess.done: $(SP_INT)/source.json src/kexue/spectra/data.py src/kexue/spectra/sample.py
-	$(PY) $(SP_PIPE)/preprocess.py $(SP_DATA_ARGS) --out $(SP_STORE)
+	@$(PY) $(SP_PIPE)/preprocess.py $(SP_DATA_ARGS) --out $(SP_STORE)
 	@touch $@
 $(SP_STORE)/manifest.json: $(SP_INT)/preprocess.done ;
 
 # ---- 2. folds (folds.npy is rewritten only when the assignment changes)
 $(SP_INT)/folds.done: $(SP_INT)/folds.json $(SP_STORE)/manifest.json src/kexue/core/folds.py
-	$(PY) $(SP_PIPE)/folds.py --params $< --store $(SP_STORE)
+	@$(PY) $(SP_PIPE)/folds.py --params $< --store $(SP_STORE)
 	@touch $@
 $(SP_STORE)/folds.npy: $(SP_INT)/folds.done ;
 
 # ---- 3. features (the manifest changes only when the feature arrays do)
 $(SP_INT)/features.done: $(SP_INT)/features.params.json $(SP_STORE)/manifest.json src/kexue/spectra/features.py
-	$(PY) $(SP_PIPE)/features.py --params $< --store $(SP_STORE) --out $(SP_FEAT)
+	@$(PY) $(SP_PIPE)/features.py --params $< --store $(SP_STORE) --out $(SP_FEAT)
 	@touch $@
 $(SP_FEAT)/manifest.json: $(SP_INT)/features.done ;
 
@@ -78,12 +78,12 @@ $(SP_INT)/%.run: $(SP_INT)/%.trained ;
 # ---- 5. ensemble
 SP_MEMBER_RUNS = $(addprefix $(SP_INT)/,$(addsuffix .run,$(SP_MODELS)))
 $(SP_INT)/ensemble.trained: $(SP_INT)/ensemble.params.json $(SP_MEMBER_RUNS) $(SP_STORE)/folds.npy $(SP_CODE)
-	$(PY) $(SP_PIPE)/ensemble.py --params $< --members $(SP_MEMBER_RUNS) --store $(SP_STORE) --runs $(SP_RUNS) \
+	@$(PY) $(SP_PIPE)/ensemble.py --params $< --members $(SP_MEMBER_RUNS) --store $(SP_STORE) --runs $(SP_RUNS) \
 	  --pointer $(SP_INT)/ensemble.run
 	@touch $@
 
 # ---- 6. submission
 $(SP_INT)/submit.done: $(SP_INT)/submit.params.json $(SP_INT)/$(SP_SUBMIT).run $(SP_INT)/predict_set.json
-	$(PY) $(SP_PIPE)/submit.py --run $(SP_INT)/$(SP_SUBMIT).run --params $< --predict-set $(SP_INT)/predict_set.json \
+	@$(PY) $(SP_PIPE)/submit.py --run $(SP_INT)/$(SP_SUBMIT).run --params $< --predict-set $(SP_INT)/predict_set.json \
 	  --store $(SP_STORE) --runs $(SP_RUNS) --out $(SP_SUBS) --pointer $(SP_INT)/submission.txt
 	@touch $@

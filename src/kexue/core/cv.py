@@ -97,7 +97,9 @@ def train_fold(run: Run, fold: int, data: CVData, make_model: Callable, score=me
     train_idx, valid_idx = np.flatnonzero(data.folds != fold), np.flatnonzero(data.folds == fold)
     seed = int(params.get("seed", 0)) + fold
     set_seeds(seed)
-    run.log(f"fold {fold}/{data.n_folds}: train {len(train_idx)}, valid {len(valid_idx)}, seed {seed}")
+    source = run.info.get("data_source", "")
+    run.log(f"fold {fold} of {data.n_folds}: train {len(train_idx)}, valid {len(valid_idx)}, seed {seed}"
+            + (f", {source} data" if source else ""))
     model = make_model(params, fold_dir, seed, data.classes)
     t0 = time.time()
     fit_info = model.fit(take(data.x, train_idx), data.y[train_idx], take(data.x, valid_idx), data.y[valid_idx]) or {}

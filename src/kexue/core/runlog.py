@@ -58,7 +58,7 @@ class Run:
 
     def log(self, message: str) -> None:
         """Print and append to the run's log.txt, so the log survives the terminal."""
-        line = f"[{time.strftime('%H:%M:%S')}] {message}"
+        line = f"[{time.strftime('%H:%M:%S')} {self.id}] {message}"  # the id keeps make -j output apart
         print(line, flush=True)
         with open(self.dir / "log.txt", "a", encoding="utf-8") as f:
             f.write(line + "\n")

@@ -4,6 +4,7 @@ preprocess -> folds -> features -> train (cnn, lgbm; one fold per call) -> ensem
 """
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -48,10 +49,13 @@ def preprocess(data_cfg: dict, out_dir, source: str = "auto") -> dict:
               f"{data_cfg['raw_dir']}/ -> using a GENERATED SAMPLE (seed {s['seed']}, {s['n_train']} train / "
               f"{s['n_test']} test spectra) in {root}/", flush=True)
         marker = root / "SAMPLE.json"
-        if not marker.exists() or io.read_json(marker).get("seed") != s["seed"] or \
-                io.read_json(marker).get("n_train") != s["n_train"] or io.read_json(marker).get("n_test") != s["n_test"]:
+        made_with = io.read_json(marker) if marker.exists() else {}
+        if any(made_with.get(k) != s[k] for k in ("seed", "n_train", "n_test", "class_shares")):
             if marker.exists():
-                marker.unlink()
+                shutil.rmtree(root)  # a smaller sample must not leave the bigger one's files behind
+            elif root.exists() and any(root.iterdir()):
+                raise SystemExit(f"error: sample_dir {root}/ holds files that no sample generator wrote; "
+                                 f"refusing to overwrite them. Point data.sample_dir elsewhere.")
             sample.generate(root, s["n_train"], s["n_test"], s["class_shares"], s["seed"])
     else:
         print(f"[spectra] using competition data in {root}/", flush=True)
