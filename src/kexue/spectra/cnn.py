@@ -115,11 +115,9 @@ class SpectraCNN:
         self.model = None
 
     def _build(self, length):
-        import keras
         with get_strategy(self.params.get("distribute", "auto")).scope():
             self.model = build_model(length, len(self.classes), tuple(self.params["filters"]),
                                      tuple(self.params["dilations"]), self.params["dropout"], self.params["dense"])
-        return keras
 
     def fit(self, x_train, y_train, x_valid, y_valid) -> dict:
         import keras

@@ -154,7 +154,16 @@ def parse_batch(paths: list[str], n_values: int) -> tuple[np.ndarray, list[tuple
 
 
 def _parse_batch_star(args):
-    return parse_batch(*args)
+    """Worker side: parse, then cast, range-check and hash the good rows, so the parent only writes."""
+    paths, n_values, dtype = args
+    arr, errors = parse_batch(paths, n_values)
+    good = np.ones(len(arr), dtype=bool)
+    good[[pos for pos, _ in errors]] = False
+    rows = arr[good]
+    too_big = rows.size > 0 and float(np.abs(rows).max()) > float(np.finfo(dtype).max)
+    if not too_big:  # the parent stops on too_big; casting would only overflow
+        rows = rows.astype(dtype, copy=False)
+    return rows, errors, hashlib.sha256(rows.tobytes()).digest(), too_big
 
 
 def _npy_header(shape, dtype) -> bytes:
@@ -179,11 +188,10 @@ def convert_set(files: SetFiles, out_dir, classes: list[str] | None, *, n_values
     set_dir = Path(out_dir) / files.name
     set_dir.mkdir(parents=True, exist_ok=True)
     paths = [str(files.data_dir / f"{sid}.txt") for sid in ids]
-    batches = [(paths[i:i + BATCH], n_values) for i in range(0, len(paths), BATCH)]
+    batches = [(paths[i:i + BATCH], n_values, dtype) for i in range(0, len(paths), BATCH)]
     digest = hashlib.sha256(files.index.read_bytes())
     bad: list[dict] = []
     keep = np.ones(len(ids), dtype=bool)
-    limit = np.finfo(dtype).max
     flux_path = set_dir / "flux.npy"
     with io.atomic_path(flux_path) as tmp, open(tmp, "wb") as out:
         header = _npy_header((len(ids), n_values), dtype)
@@ -194,7 +202,7 @@ def convert_set(files: SetFiles, out_dir, classes: list[str] | None, *, n_values
         try:
             bar = tqdm(results, total=len(batches), unit="batch", desc=f"parse {files.name}",
                        disable=len(batches) < 4, mininterval=2)
-            for b, (arr, errors) in enumerate(bar):
+            for b, (rows, errors, batch_digest, too_big) in enumerate(bar):
                 start = b * BATCH
                 for pos, problem in errors:
                     row = start + pos
@@ -203,12 +211,11 @@ def convert_set(files: SetFiles, out_dir, classes: list[str] | None, *, n_values
                         raise SpectraDataError(message)
                     bad.append({"id": ids[row], "file": paths[row], "problem": problem})
                     keep[row] = False
-                if np.abs(arr[np.isfinite(arr)]).max(initial=0) > limit:
+                if too_big:
                     raise SpectraDataError(f"{files.data_dir}: a flux exceeds the range of {dtype} "
-                                           f"(±{limit:.0f}); store as float32 (data config store_dtype)")
-                good = arr[keep[start:start + len(arr)]].astype(dtype)
-                digest.update(good.tobytes())
-                out.write(good.tobytes())
+                                           f"(±{np.finfo(dtype).max:.0f}); store as float32 (data config store_dtype)")
+                digest.update(batch_digest)
+                rows.tofile(out)
         finally:
             if pool:
                 pool.terminate()
