@@ -51,7 +51,7 @@ def build_model(length: int, n_classes: int, filters=(16, 16, 32, 32, 64, 64, 12
             x = layers.Dropout(dropout, noise_shape=(None, None, 1), name=f"step_dropout{i}")(x)
     x = layers.GlobalMaxPooling1D(name="global_max")(x)
     x = layers.Dense(dense, activation="relu", name="dense")(x)
-    out = layers.Dense(n_classes, activation="softmax", name="proba")(x)
+    out = layers.Dense(n_classes, activation="softmax", dtype="float32", name="proba")(x)  # stable under mixed precision
     return keras.Model(x_in, out, name="spectra_cnn")
 
 
@@ -115,6 +115,8 @@ class SpectraCNN:
         self.model = None
 
     def _build(self, length):
+        import keras
+        keras.mixed_precision.set_global_policy(self.params.get("precision", "float32"))
         with get_strategy(self.params.get("distribute", "auto")).scope():
             self.model = build_model(length, len(self.classes), tuple(self.params["filters"]),
                                      tuple(self.params["dilations"]), self.params["dropout"], self.params["dense"])
