@@ -1,9 +1,7 @@
 """`make spectra` end to end on a tiny generated sample: outputs, no-op reruns, targeted reruns, compare."""
 import json
-import os
 import re
 import subprocess
-import sys
 
 import numpy as np
 import pytest

@@ -1,7 +1,6 @@
 """The whole spectra pipeline on the 387 real LAMOST spectra in ../shared (5 spectral types)."""
 import json
 
-import numpy as np
 import pytest
 import yaml
 

@@ -134,26 +134,34 @@ def collect(run: Run, data: CVData, score=metrics_lib.classification_report, hea
             oof = np.zeros((len(data.y), valid_pred.shape[1]), np.float32)
         oof[data.folds == fold] = valid_pred
         test.append(np.load(run.fold_dir(fold) / "test_pred.npy"))
-    test_mean = np.mean(test, axis=0).astype(np.float32)
-    oof_metrics = score(data.y, oof, data.classes)
     fold_scores = [r["metrics"][headline] for r in results]
-    cv = {
-        "run_id": run.id, **{k: run.info[k] for k in ("competition", "model", "data_fingerprint",
-                                                       "folds_fingerprint", "git_commit", "versions")},
-        "metric": headline, "score": oof_metrics[headline],
-        "fold_scores": fold_scores, "fold_mean": float(np.mean(fold_scores)), "fold_std": float(np.std(fold_scores)),
-        "oof": oof_metrics, "classes": list(data.classes),
-        "folds": [{k: r[k] for k in ("fold", "seed", "n_train", "n_valid", "metrics", "fit", "seconds")} for r in results],
-        "seconds": {"fit_total": round(sum(r["seconds"]["fit"] for r in results), 2),
-                    "wall_total": round(sum(sum(r["seconds"].values()) for r in results), 2)},
-        "params": run.params,
-    }
-    io.save_npy(run.dir / "oof.npy", oof)
-    io.save_npy(run.dir / "test.npy", test_mean)
-    plots.confusion_matrix(oof_metrics["confusion"], data.classes, run.dir / "confusion.png",
-                           title=f"{run.id}  OOF {headline} {oof_metrics[headline]:.4f}")
-    io.write_json(run.dir / "cv.json", cv)  # last: cv.json marks a complete run
+    cv = write_run(run, oof, np.mean(test, axis=0), score(data.y, oof, data.classes), fold_scores, data.classes,
+                   headline, extra={
+                       "folds": [{k: r[k] for k in ("fold", "seed", "n_train", "n_valid", "metrics", "fit", "seconds")}
+                                 for r in results],
+                       "seconds": {"fit_total": round(sum(r["seconds"]["fit"] for r in results), 2),
+                                   "wall_total": round(sum(sum(r["seconds"].values()) for r in results), 2)}})
     run.log(f"OOF {headline} {cv['score']:.4f} (folds {' '.join(f'{s:.4f}' for s in fold_scores)}) -> {run.dir}")
+    return cv
+
+
+def write_run(run: Run, oof, test, oof_report: dict, fold_scores, classes, headline: str = "macro_f1",
+              extra: dict | None = None) -> dict:
+    """A finished run's artefacts, the same for a model and for a blend: oof.npy, test.npy,
+    confusion.png, then cv.json (last: its presence marks the run complete)."""
+    info = run.info
+    cv = {
+        "run_id": run.id, **{k: info[k] for k in ("competition", "model", "data_fingerprint", "folds_fingerprint",
+                                                   "git_commit", "versions")},
+        "metric": headline, "score": oof_report[headline],
+        "fold_scores": fold_scores, "fold_mean": float(np.mean(fold_scores)), "fold_std": float(np.std(fold_scores)),
+        "oof": oof_report, "classes": list(classes), **(extra or {}), "params": run.params,
+    }
+    io.save_npy(run.dir / "oof.npy", np.asarray(oof, np.float32))
+    io.save_npy(run.dir / "test.npy", np.asarray(test, np.float32))
+    plots.confusion_matrix(oof_report["confusion"], classes, run.dir / "confusion.png",
+                           title=f"{run.id}  OOF {headline} {oof_report[headline]:.4f}")
+    io.write_json(run.dir / "cv.json", cv)
     return cv
 
 

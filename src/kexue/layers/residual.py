@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import keras
-from keras import layers, ops
+from keras import layers
 
 
 @keras.saving.register_keras_serializable(package="kexue")

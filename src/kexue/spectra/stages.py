@@ -155,28 +155,15 @@ def blend_runs(params: dict, member_runs: list[str], runs_dir, store_dir) -> dic
     report = classification_report(y, decided, classes)
     fold_scores = [macro_f1(y[folds == k], decided[folds == k], n) for k in range(int(folds.max()) + 1)]
     member_scores = {m.id: c["score"] for m, c in zip(members, cvs)}
-    result = {
-        "run_id": run.id, "competition": run.comp, "model": "ensemble",
-        "data_fingerprint": cvs[0]["data_fingerprint"], "folds_fingerprint": cvs[0]["folds_fingerprint"],
-        "git_commit": run.info["git_commit"], "versions": run.info["versions"],
-        "metric": "macro_f1", "score": report["macro_f1"], "fold_scores": fold_scores,
-        "fold_mean": float(np.mean(fold_scores)), "fold_std": float(np.std(fold_scores)),
-        "oof": report, "classes": classes,
+    io.write_json(run.dir / "decision.json", {"offsets": offsets.tolist(), "classes": classes})
+    result = cv.write_run(run, oof, ens.blend(tests, weights), report, fold_scores, classes, extra={
         "cross_fitted_macro_f1": macro_f1(y, honest, n),
         "weights": dict(zip(member_runs, np.round(weights, 4).tolist())),
         "offsets": dict(zip(classes, np.round(offsets, 3).tolist())),
         "members": member_scores,
         "blend_without_offsets": macro_f1(y, ens.decide(oof), n),
         "seconds": {"wall_total": round(sum(c["seconds"]["wall_total"] for c in cvs), 2)},
-        "params": run.params,
-    }
-    from ..core import plots
-    io.save_npy(run.dir / "oof.npy", oof)
-    io.save_npy(run.dir / "test.npy", ens.blend(tests, weights))
-    io.write_json(run.dir / "decision.json", {"offsets": offsets.tolist(), "classes": classes})
-    plots.confusion_matrix(report["confusion"], classes, run.dir / "confusion.png",
-                           title=f"{run.id}  OOF macro-F1 {report['macro_f1']:.4f}")
-    io.write_json(run.dir / "cv.json", result)
+    })
     for m, s in member_scores.items():
         run.log(f"member {m}: OOF macro-F1 {s:.4f}, weight {result['weights'][m]}")
     run.log(f"ensemble OOF macro-F1 {result['score']:.4f} (offsets fitted on OOF; "
