@@ -160,7 +160,8 @@ def _parse_batch_star(args):
     good = np.ones(len(arr), dtype=bool)
     good[[pos for pos, _ in errors]] = False
     rows = arr[good]
-    too_big = rows.size > 0 and float(np.abs(rows).max()) > float(np.finfo(dtype).max)
+    narrower = np.finfo(dtype).max < np.finfo(rows.dtype).max  # only a float16 store can overflow
+    too_big = narrower and rows.size > 0 and float(np.abs(rows).max()) > float(np.finfo(dtype).max)
     if not too_big:  # the parent stops on too_big; casting would only overflow
         rows = rows.astype(dtype, copy=False)
     return rows, errors, hashlib.sha256(rows.tobytes()).digest(), too_big
