@@ -27,7 +27,8 @@ comma := ,
 sets = $(foreach v,$(filter $(1).%,$(.VARIABLES)),$(if $(filter command line,$(origin $(v))),--set '$(patsubst $(1).%,%,$(v))=$($(v))'))
 
 help:  ## list the targets
-	@echo "Quick start:  make spectra   (whole LAMOST pipeline; generated sample when data/raw/spectra/ is empty)"
+	@echo "Quick start:  make spectra         (LAMOST spectra end to end; generated sample when data/raw/spectra/ is empty)"
+	@echo "              make nl2sql-submit  (Chinese NL2SQL end to end; generated sample when data/raw/nl2sql/ is empty)"
 	@echo "              make test      (test suite)"
 	@echo
 	@grep -hE '^[a-zA-Z0-9_%-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | awk -F'\t' '{printf "  %-22s %s\n", $$1, $$2}'
@@ -51,3 +52,4 @@ compare: $(VENV_OK)  ## CV logs of all runs side by side, best first, plus a PNG
 	@$(PY) -m kexue.core.compare $(COMP) --runs $(DATA_DIR)/runs
 
 include mk/spectra.mk
+include mk/nl2sql.mk

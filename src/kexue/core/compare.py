@@ -37,12 +37,12 @@ def table(runs: list[dict]) -> str:
     if not runs:
         return "no finished runs"
     diffs = config_differences(runs)
-    classes = sorted({c for r in runs for c in r["oof"].get("per_class_f1", {})})
+    classes = list(dict.fromkeys(c for r in runs for c in plots.breakdown(r)[1]))
     metric = runs[0].get("metric", "score")
     header = ["run", "model", "data", f"OOF {metric}", "folds (mean±std)", *classes, "wall s", "config differs"]
     rows = []
     for r, d in zip(runs, diffs):
-        pcf = r["oof"].get("per_class_f1", {})
+        pcf = plots.breakdown(r)[1]
         folds = r.get("fold_scores", [])
         rows.append([
             r["run_id"], str(r.get("model")), str(r.get("data_fingerprint", "?"))[:8], f"{r['score']:.4f}",

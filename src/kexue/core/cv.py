@@ -4,10 +4,15 @@ A solution supplies its data (`CVData`) and a model factory; this module owns th
 seeds, timing, resuming and the artefacts. A model is anything with
 
     fit(x_train, y_train, x_valid, y_valid) -> dict | None   (a summary for the log)
-    predict(x) -> np.ndarray                                  (probabilities, one row per input)
+    predict(x) -> np.ndarray | dict[str, np.ndarray]          (probabilities, one row per input)
 
 and is built by `make_model(params, workdir, seed, classes)`. `workdir` is the fold's folder,
 where a model keeps checkpoints so an interrupted fold resumes instead of restarting.
+
+Predictions are one array (a classifier) or a dict of arrays (a model with several heads, such
+as NL2SQL); every array has one row per input, and OOF assembly, fold averaging and blending work
+head by head. Rows whose fold is -1 are always trained on and never scored (a fixed train split
+with a separate validation split is `folds = -1 for train, 0 for val`).
 """
 from __future__ import annotations
 
@@ -16,6 +21,7 @@ import random
 import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
@@ -52,7 +58,44 @@ class Rows:
 
 
 def take(x, idx):
-    return x.take(idx) if isinstance(x, Rows) else x[idx]
+    """Rows `idx` of an array, a Rows, a dict of those (head by head) or any object with .take."""
+    if isinstance(x, dict):
+        return {k: take(v, idx) for k, v in x.items()}
+    if isinstance(x, np.ndarray):
+        return x[idx]
+    if hasattr(x, "take"):
+        return x.take(idx)
+    return [x[i] for i in np.asarray(idx)]
+
+
+def n_rows(x) -> int:
+    return len(next(iter(x.values()))) if isinstance(x, dict) else len(x)
+
+
+def save_pred(directory, stem: str, pred) -> None:
+    """`<stem>.npy` for one array, `<stem>.npz` (one entry per head) for a dict."""
+    if isinstance(pred, dict):
+        with io.atomic_path(Path(directory) / f"{stem}.npz") as tmp:
+            with open(tmp, "wb") as f:
+                np.savez(f, **pred)
+    else:
+        io.save_npy(Path(directory) / f"{stem}.npy", pred)
+
+
+def load_pred(directory, stem: str):
+    npz = Path(directory) / f"{stem}.npz"
+    if npz.exists():
+        with np.load(npz) as z:
+            return {k: z[k] for k in z.files}
+    return np.load(Path(directory) / f"{stem}.npy")
+
+
+def mean_pred(preds: list, weights=None):
+    """(Weighted) mean of predictions, head by head for dicts."""
+    w = np.full(len(preds), 1 / len(preds)) if weights is None else np.asarray(weights, float)
+    if isinstance(preds[0], dict):
+        return {k: mean_pred([p[k] for p in preds], w) for k in preds[0]}
+    return sum(wi * np.asarray(p, np.float32) for wi, p in zip(w, preds)).astype(np.float32)
 
 
 @dataclass
@@ -62,6 +105,8 @@ class CVData:
     folds: np.ndarray      # validation fold per training row
     x_test: Any
     classes: list
+    score: Callable = metrics_lib.classification_report  # (y, pred, classes) -> report dict
+    headline: str = "macro_f1"                            # the report key that ranks runs
 
     @property
     def n_folds(self) -> int:
@@ -76,16 +121,34 @@ def set_seeds(seed: int) -> None:
         sys.modules["keras"].utils.set_random_seed(seed)
 
 
-def _check_proba(pred, n_rows, n_classes, what):
-    pred = np.asarray(pred, dtype=np.float32)
-    if pred.shape != (n_rows, n_classes):
-        raise ValueError(f"{what}: model returned shape {pred.shape}, expected ({n_rows}, {n_classes})")
+def _check_pred(pred, n, n_classes, what):
+    if isinstance(pred, dict):
+        return {k: _check_pred(v, n, None, f"{what} head '{k}'") for k, v in pred.items()}
+    pred = np.asarray(pred)
+    pred = pred if pred.dtype == np.float16 else pred.astype(np.float32)
+    if len(pred) != n or (n_classes is not None and pred.shape != (n, n_classes)):
+        expected = f"({n}, {n_classes})" if n_classes is not None else f"{n} rows"
+        raise ValueError(f"{what}: model returned shape {pred.shape}, expected {expected}")
     if not np.isfinite(pred).all():
         raise ValueError(f"{what}: model returned non-finite probabilities")
     return pred
 
 
-def train_fold(run: Run, fold: int, data: CVData, make_model: Callable, score=metrics_lib.classification_report) -> dict:
+def _empty_like(pred, n):
+    if isinstance(pred, dict):
+        return {k: _empty_like(v, n) for k, v in pred.items()}
+    return np.zeros((n,) + pred.shape[1:], pred.dtype)
+
+
+def _fill(out, rows, pred):
+    if isinstance(out, dict):
+        for k in out:
+            _fill(out[k], rows, pred[k])
+    else:
+        out[rows] = pred
+
+
+def train_fold(run: Run, fold: int, data: CVData, make_model: Callable, score: Callable | None = None) -> dict:
     """Train one fold and write its predictions; a fold whose done.json exists is skipped."""
     fold_dir = run.fold_dir(fold)
     done_path = fold_dir / "done.json"
@@ -94,6 +157,7 @@ def train_fold(run: Run, fold: int, data: CVData, make_model: Callable, score=me
         return io.read_json(done_path)
     fold_dir.mkdir(parents=True, exist_ok=True)
     params = run.params
+    score = score or data.score
     train_idx, valid_idx = np.flatnonzero(data.folds != fold), np.flatnonzero(data.folds == fold)
     seed = int(params.get("seed", 0)) + fold
     set_seeds(seed)
@@ -104,38 +168,43 @@ def train_fold(run: Run, fold: int, data: CVData, make_model: Callable, score=me
     t0 = time.time()
     fit_info = model.fit(take(data.x, train_idx), data.y[train_idx], take(data.x, valid_idx), data.y[valid_idx]) or {}
     t_fit = time.time() - t0
-    valid_pred = _check_proba(model.predict(take(data.x, valid_idx)), len(valid_idx), len(data.classes), f"fold {fold} valid")
+    n_classes = None if data.classes is None else len(data.classes)
+    valid_pred = _check_pred(model.predict(take(data.x, valid_idx)), len(valid_idx), n_classes, f"fold {fold} valid")
     t1 = time.time()
-    test_pred = _check_proba(model.predict(data.x_test), len(data.x_test), len(data.classes), f"fold {fold} test") \
-        if len(data.x_test) else np.zeros((0, len(data.classes)), np.float32)
+    n_test = n_rows(data.x_test)
+    test_pred = _check_pred(model.predict(data.x_test), n_test, n_classes, f"fold {fold} test") \
+        if n_test else _empty_like(valid_pred, 0)
     t_test = time.time() - t1
-    io.save_npy(fold_dir / "valid_pred.npy", valid_pred)
-    io.save_npy(fold_dir / "test_pred.npy", test_pred)
+    save_pred(fold_dir, "valid_pred", valid_pred)
+    save_pred(fold_dir, "test_pred", test_pred)
     result = {
         "fold": fold, "seed": seed, "n_train": len(train_idx), "n_valid": len(valid_idx),
-        "metrics": score(data.y[valid_idx], valid_pred, data.classes),
+        "metrics": score(take(data.y, valid_idx), valid_pred, data.classes),
         "fit": fit_info, "seconds": {"fit": round(t_fit, 2), "predict_test": round(t_test, 2)},
     }
     io.write_json(done_path, result)  # written last: its presence means the fold is complete
-    run.log(f"fold {fold}: macro-F1 {result['metrics']['macro_f1']:.4f} ({t_fit:.0f}s)")
+    run.log(f"fold {fold}: {data.headline} {result['metrics'][data.headline]:.4f} ({t_fit:.0f}s)")
     return result
 
 
-def collect(run: Run, data: CVData, score=metrics_lib.classification_report, headline: str = "macro_f1") -> dict:
-    """Assemble OOF and test predictions from the folds and write cv.json and the confusion plot."""
+def collect(run: Run, data: CVData, score: Callable | None = None, headline: str | None = None) -> dict:
+    """Assemble OOF and test predictions from the folds and write cv.json (and the confusion plot)."""
+    score, headline = score or data.score, headline or data.headline
     results, oof, test = [], None, []
     for fold in range(data.n_folds):
         done_path = run.fold_dir(fold) / "done.json"
         if not done_path.exists():
             raise FileNotFoundError(f"{run.dir}: fold {fold} has not finished (no {done_path.name}); train it first")
         results.append(io.read_json(done_path))
-        valid_pred = np.load(run.fold_dir(fold) / "valid_pred.npy")
+        valid_pred = load_pred(run.fold_dir(fold), "valid_pred")
         if oof is None:
-            oof = np.zeros((len(data.y), valid_pred.shape[1]), np.float32)
-        oof[data.folds == fold] = valid_pred
-        test.append(np.load(run.fold_dir(fold) / "test_pred.npy"))
+            oof = _empty_like(valid_pred, len(data.folds))
+        _fill(oof, data.folds == fold, valid_pred)
+        test.append(load_pred(run.fold_dir(fold), "test_pred"))
     fold_scores = [r["metrics"][headline] for r in results]
-    cv = write_run(run, oof, np.mean(test, axis=0), score(data.y, oof, data.classes), fold_scores, data.classes,
+    scored = np.flatnonzero(data.folds >= 0)
+    report = score(take(data.y, scored), take(oof, scored), data.classes)
+    cv = write_run(run, oof, mean_pred(test), report, fold_scores, data.classes,
                    headline, extra={
                        "folds": [{k: r[k] for k in ("fold", "seed", "n_train", "n_valid", "metrics", "fit", "seconds")}
                                  for r in results],
@@ -155,12 +224,13 @@ def write_run(run: Run, oof, test, oof_report: dict, fold_scores, classes, headl
                                                    "git_commit", "versions")},
         "metric": headline, "score": oof_report[headline],
         "fold_scores": fold_scores, "fold_mean": float(np.mean(fold_scores)), "fold_std": float(np.std(fold_scores)),
-        "oof": oof_report, "classes": list(classes), **(extra or {}), "params": run.params,
+        "oof": oof_report, "classes": None if classes is None else list(classes), **(extra or {}), "params": run.params,
     }
-    io.save_npy(run.dir / "oof.npy", np.asarray(oof, np.float32))
-    io.save_npy(run.dir / "test.npy", np.asarray(test, np.float32))
-    plots.confusion_matrix(oof_report["confusion"], classes, run.dir / "confusion.png",
-                           title=f"{run.id}  OOF {headline} {oof_report[headline]:.4f}")
+    save_pred(run.dir, "oof", oof if isinstance(oof, dict) else np.asarray(oof, np.float32))
+    save_pred(run.dir, "test", test if isinstance(test, dict) else np.asarray(test, np.float32))
+    if "confusion" in oof_report:
+        plots.confusion_matrix(oof_report["confusion"], classes, run.dir / "confusion.png",
+                               title=f"{run.id}  OOF {headline} {oof_report[headline]:.4f}")
     io.write_json(run.dir / "cv.json", cv)
     return cv
 

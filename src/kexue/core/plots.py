@@ -39,11 +39,17 @@ def confusion_matrix(cm, classes, path, title: str = "") -> None:
     _save(fig, path)
 
 
+def breakdown(run: dict) -> tuple[str, dict]:
+    """Per-class F1 for a classifier; component accuracies (or other sub-scores) otherwise."""
+    oof = run.get("oof", {})
+    return ("per-class F1", oof["per_class_f1"]) if oof.get("per_class_f1") else ("components", oof.get("components") or {})
+
+
 def compare_runs(runs: list[dict], path, metric: str) -> None:
-    """OOF score per run as a bar, each fold's score as a dot; per-class F1 beside it."""
+    """OOF score per run as a bar, each fold's score as a dot; per-class F1 (or components) beside it."""
     plt = _pyplot()
     names = [r["run_id"] for r in runs]
-    classes = sorted({c for r in runs for c in r["oof"].get("per_class_f1", {})})
+    classes = list(dict.fromkeys(c for r in runs for c in breakdown(r)[1]))
     fig, axes = plt.subplots(1, 2 if classes else 1, figsize=(12 if classes else 7, 1.2 + 0.45 * len(runs)),
                              squeeze=False)
     ax = axes[0, 0]
@@ -62,13 +68,13 @@ def compare_runs(runs: list[dict], path, metric: str) -> None:
     ax.legend(loc="lower right", fontsize=8)
     if classes:
         ax2 = axes[0, 1]
-        grid = np.array([[r["oof"].get("per_class_f1", {}).get(c, np.nan) for c in classes] for r in runs])
+        grid = np.array([[breakdown(r)[1].get(c, np.nan) for c in classes] for r in runs], dtype=float)
         im = ax2.imshow(grid, cmap="RdYlGn", vmin=0, vmax=1, aspect="auto")
         for i in range(grid.shape[0]):
             for j in range(grid.shape[1]):
                 ax2.text(j, i, f"{grid[i, j]:.2f}", ha="center", va="center", fontsize=8)
-        ax2.set_xticks(range(len(classes)), classes)
+        ax2.set_xticks(range(len(classes)), classes, rotation=30 if len(classes) > 5 else 0, fontsize=8)
         ax2.set_yticks([])
-        ax2.set_title("per-class F1 (OOF)", fontsize=9)
+        ax2.set_title(f"{breakdown(runs[0])[0]} (OOF)", fontsize=9)
         fig.colorbar(im, ax=ax2, fraction=0.03)
     _save(fig, path)

@@ -1,0 +1,18 @@
+"""Stage 2: which labelled questions validate which model (holdout = the val split, or k folds)."""
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+from kexue.core import io
+from kexue.nl2sql import stages
+
+p = argparse.ArgumentParser(description=__doc__)
+p.add_argument("--params", required=True, help="resolved folds config (JSON)")
+p.add_argument("--processed", default="data/processed/nl2sql")
+args = p.parse_args()
+folds = stages.make_folds(io.read_json(args.params), args.processed)
+path = Path(args.processed) / "folds.npy"
+if not path.exists() or not np.array_equal(np.load(path), folds):  # unchanged folds keep their mtime
+    io.save_npy(path, folds)
+print(f"[nl2sql] folds: {int(folds.max()) + 1} validation fold(s), {int((folds >= 0).sum())} questions scored")

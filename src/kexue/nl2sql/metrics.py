@@ -1,0 +1,87 @@
+"""The competition's score: (logic-form accuracy + execution accuracy) / 2, with per-part accuracies.
+
+Logic form compares as sets, the way the organiser's evaluation does: the order of selected columns and
+of conditions does not matter. Values compare as strings; WikiSQL's own evaluation ignores case, so
+value_compare="casefold" does too. Connectors compare as given (TableQA writes 0 for one condition).
+"""
+from __future__ import annotations
+
+from .data import value_str
+
+COMPONENTS = ("sel", "agg", "conn", "cond_col", "cond_op", "cond_val", "n_conds")
+
+
+def _parts(sql, fold: bool) -> dict | None:
+    """The comparable pieces of one SQL, or None when it is missing or malformed (counts as wrong)."""
+    if not isinstance(sql, dict):
+        return None
+    try:
+        sel, agg = [int(c) for c in sql["sel"]], [int(a) for a in sql["agg"]]
+        conds = [(int(c), int(op), value_str(v)) for c, op, v in sql["conds"]]
+        conn = int(sql["cond_conn_op"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    if fold:
+        conds = [(c, op, v.casefold()) for c, op, v in conds]
+    return {"sel": frozenset(sel), "agg": frozenset(zip(sel, agg)), "conn": conn,
+            "cond_col": frozenset(c for c, _, _ in conds), "cond_op": frozenset((c, op) for c, op, _ in conds),
+            "cond_val": frozenset((c, v) for c, _, v in conds), "n_conds": len(conds), "conds": frozenset(conds)}
+
+
+def evaluate(gold: list[dict], pred: list[dict], table_ids: list[str], executor=None,
+             value_compare: str = "exact") -> dict:
+    """Scores of `pred` against `gold` (SQL dicts, aligned with `table_ids`); a None or malformed prediction
+    is wrong everywhere. `executor` (sql.Executor or anything with can_execute/execute) adds execution
+    accuracy over the questions whose table it can execute; when the gold SQL itself fails to run there,
+    the prediction counts as executing right only if its logic form is exactly right."""
+    if value_compare not in ("exact", "casefold"):
+        raise ValueError(f"value_compare must be 'exact' or 'casefold', got {value_compare!r}")
+    if not len(gold) == len(pred) == len(table_ids):
+        raise ValueError(f"evaluate: {len(gold)} gold SQLs, {len(pred)} predictions and {len(table_ids)} table ids; "
+                         f"they must be aligned one to one")
+    if not gold:
+        raise ValueError("evaluate: no questions to score")
+    fold = value_compare == "casefold"
+    right = dict.fromkeys(COMPONENTS, 0)
+    lf = ex = n_exec = gold_errors = 0
+    for g, p, tid in zip(gold, pred, table_ids):
+        gp, pp, exact = _parts(g, fold), _parts(p, fold), _parts(g, False)
+        if gp is None:
+            raise ValueError(f"evaluate: gold SQL for table '{tid}' is malformed: {g!r}")
+        for k in COMPONENTS:
+            right[k] += pp is not None and gp[k] == pp[k]
+        lf_ok = pp is not None and all(gp[k] == pp[k] for k in ("conn", "agg", "conds"))
+        lf += lf_ok
+        if executor is not None and executor.can_execute(tid):
+            n_exec += 1
+            g_res = executor.execute(g, tid)
+            if g_res is None:
+                gold_errors += 1
+                ex += pp is not None and exact == _parts(p, False)
+            else:
+                ex += pp is not None and executor.execute(p, tid) == g_res
+    n = len(gold)
+    out = {"n": n, "logic_form_acc": lf / n, "execution_acc": ex / n_exec if n_exec else None,
+           "n_executable": n_exec, "n_gold_exec_errors": gold_errors, "value_compare": value_compare}
+    out["score"] = (out["logic_form_acc"] + out["execution_acc"]) / 2 if n_exec else out["logic_form_acc"]
+    out["score_is"] = "(logic_form_acc + execution_acc) / 2" if n_exec else \
+        "logic_form_acc only: " + ("no executor given" if executor is None else
+                                   "no table could be executed (no .db and no rows)")
+    out.update({k: right[k] / n for k in COMPONENTS})
+    return out
+
+
+def report_lines(result: dict) -> list[str]:
+    """Human-readable summary of an evaluate() result."""
+    r = result
+    if r.get("execution_acc") is not None:
+        head = (f"score {r['score']:.4f} = (logic-form {r['logic_form_acc']:.4f} + execution "
+                f"{r['execution_acc']:.4f}) / 2 on {r['n']} questions ({r['n_executable']} executable)")
+    else:
+        head = f"score {r['score']:.4f} on {r['n']} questions = {r.get('score_is', 'logic_form_acc only')}"
+    lines = [head, "  ".join(f"{k} {r[k]:.4f}" for k in COMPONENTS if k in r)]
+    if r.get("n_gold_exec_errors"):
+        lines.append(f"warning: {r['n_gold_exec_errors']} gold SQLs failed to execute (scored by logic form)")
+    if r.get("value_compare") == "casefold":
+        lines.append("condition values compared case-insensitively")
+    return lines

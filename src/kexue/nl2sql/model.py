@@ -1,0 +1,228 @@
+"""BERT with the four NL2SQL heads, trained by the core CV loop (`make_model` interface).
+
+predict() returns head probabilities padded to the split's longest question (q_max) and widest
+table (h_max), so folds, seeds and models can be averaged head by head:
+    conn (n, 3)   sel (n, h_max, 7)   op (n, q_max, 5)   csel (n, q_max, h_max)
+"""
+from __future__ import annotations
+
+import json
+import math
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ..core import io
+from ..core.tfquiet import import_keras
+from .encode import NO_AGG, pad_batch
+
+MASKED = -1e4  # logit of a padded header: exp() underflows to 0 in float32 and bfloat16 alike
+
+
+def build_net(backbone, csel_dim: int = 256, sel_loss: str = "softmax"):
+    keras = import_keras()
+    from keras import layers, ops
+
+    class NL2SQLNet(keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.backbone = backbone
+            self.conn_head = layers.Dense(3, name="conn")
+            self.sel_head = layers.Dense(NO_AGG + 1, name="sel")  # zlpr: unit 6 is the selection score
+            self.op_head = layers.Dense(5, name="op")
+            self.csel_q = layers.Dense(csel_dim, name="csel_q")
+            self.csel_h = layers.Dense(csel_dim, use_bias=False, name="csel_h")
+            self.csel_out = layers.Dense(1, name="csel")
+
+        def call(self, x, training=False):
+            ids = x["token_ids"]
+            seq = self.backbone({"token_ids": ids, "segment_ids": x["segment_ids"],
+                                 "padding_mask": x["padding_mask"]}, training=training)["sequence_output"]
+            xq = seq[:, 1:1 + ops.shape(x["q_mask"])[1]]
+            # header vectors: their [CLS] rows, gathered by a one-hot matmul (cheap, any backend)
+            xh = ops.matmul(ops.one_hot(x["h_pos"], ops.shape(seq)[1], dtype=seq.dtype), seq)
+            h_mask = ops.cast(x["h_mask"], seq.dtype)
+            csel = self.csel_out(ops.tanh(self.csel_q(xq)[:, :, None] + self.csel_h(xh)[:, None]))[..., 0]
+            csel = csel * h_mask[:, None] + MASKED * (1 - h_mask[:, None])
+            return {"conn": self.conn_head(seq[:, 0]), "sel": self.sel_head(xh), "op": self.op_head(xq), "csel": csel}
+
+        def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+            total = _masked_ce(y_pred["conn"], y["conn"]) + _masked_ce(y_pred["op"], y["op"]) \
+                + _masked_ce(y_pred["csel"], y["csel"])
+            if sel_loss == "zlpr":
+                from ..losses.zlpr import zlpr_loss
+                valid = ops.cast(y["sel"] >= 0, "float32")
+                chosen = ops.cast((y["sel"] >= 0) & (y["sel"] != NO_AGG), "float32")
+                score = ops.cast(y_pred["sel"][..., NO_AGG], "float32")
+                total += ops.mean(zlpr_loss(chosen, score + MASKED * (1 - valid)))
+                total += _masked_ce(y_pred["sel"][..., :NO_AGG], ops.where(chosen > 0, y["sel"], -1))
+            else:
+                total += _masked_ce(y_pred["sel"], y["sel"])
+            return total + (ops.sum(self.losses) if self.losses else 0.0)
+
+    return NL2SQLNet()
+
+
+def _masked_ce(logits, labels):
+    """Mean cross-entropy over the positions whose label is not -1."""
+    from keras import ops
+    logits = ops.cast(logits, "float32")
+    mask = ops.cast(labels >= 0, "float32")
+    logp = ops.log_softmax(logits, axis=-1)
+    picked = ops.take_along_axis(logp, ops.expand_dims(ops.maximum(labels, 0), -1), axis=-1)[..., 0]
+    return -ops.sum(picked * mask) / ops.maximum(ops.sum(mask), 1.0)
+
+
+def probabilities(logits: dict, sel_loss: str) -> dict:
+    from keras import ops
+    out = {k: ops.convert_to_numpy(ops.softmax(ops.cast(v, "float32"), axis=-1)) for k, v in logits.items()}
+    if sel_loss == "zlpr":  # P(selected) = sigmoid(score); the aggregation split follows the agg softmax
+        s = ops.convert_to_numpy(ops.cast(logits["sel"], "float32"))
+        chosen = 1 / (1 + np.exp(-s[..., NO_AGG]))
+        agg = np.exp(s[..., :NO_AGG] - s[..., :NO_AGG].max(-1, keepdims=True))
+        agg /= agg.sum(-1, keepdims=True)
+        out["sel"] = np.concatenate([agg * chosen[..., None], (1 - chosen)[..., None]], -1)
+    return out
+
+
+def length_batches(lengths, batch_size: int, rng=None) -> list[np.ndarray]:
+    """Batches of rows of similar length (less padding); shuffled within and across chunks when
+    an rng is given."""
+    order = np.argsort(lengths, kind="stable")
+    if rng is not None:  # sort within random chunks of 50 batches: still shuffled, still little padding
+        order = rng.permutation(len(lengths))
+        chunk = batch_size * 50
+        order = np.concatenate([c[np.argsort(np.asarray(lengths)[c], kind="stable")]
+                                for c in np.split(order, range(chunk, len(order), chunk))])
+    batches = [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+    if rng is not None:
+        rng.shuffle(batches)
+    return batches
+
+
+def _lengths(view) -> np.ndarray:
+    return np.array([len(view.row(i)["ids"]) for i in range(len(view))])
+
+
+class NL2SQLBert:
+    """The model behind `model: bert` in configs/nl2sql/*.yaml."""
+
+    def __init__(self, params: dict, workdir, seed: int, classes=None, evaluate=None):
+        """`evaluate(x_valid, head_probabilities) -> metrics` picks the best epoch by logic-form accuracy."""
+        keras = import_keras()
+        keras.utils.set_random_seed(seed)
+        self.params, self.workdir, self.seed, self.evaluate = params, Path(workdir), seed, evaluate
+        self.net = None
+
+    def _build(self):
+        from .stages import backbone_for
+        keras = import_keras()
+        keras.mixed_precision.set_global_policy(self.params.get("precision", "float32"))
+        self.net = build_net(backbone_for(self.params), int(self.params["csel_dim"]), self.params["sel_loss"])
+        row = pad_batch([{"ids": np.array([0, 0, 0]), "q_spans": np.zeros((1, 2), int), "h_pos": np.array([2])}])[0]
+        self.net(row)  # create the head weights before any load_weights
+
+    def fit(self, x_train, y_train, x_valid, y_valid) -> dict:
+        keras = import_keras()
+        p = self.params
+        self._build()
+        lengths = _lengths(x_train)
+        bs, epochs = int(p["batch_size"]), int(p["epochs"])
+        steps = math.ceil(len(x_train) / bs)
+        seed = self.seed
+
+        class Batches(keras.utils.PyDataset):
+            epoch = 0
+
+            def __init__(self):
+                super().__init__()
+                self.plan = length_batches(lengths, bs, np.random.default_rng([seed, 0]))
+
+            def on_epoch_begin(self):  # a new order each epoch, reproducible from (seed, epoch)
+                self.plan = length_batches(lengths, bs, np.random.default_rng([seed, self.epoch]))
+                Batches.epoch += 1
+
+            def __len__(self):
+                return steps
+
+            def __getitem__(self, i):
+                return pad_batch([x_train.row(j) for j in self.plan[i]])
+
+        schedule = keras.optimizers.schedules.CosineDecay(
+            0.0, decay_steps=max(1, steps * epochs), warmup_target=float(p["lr"]),
+            warmup_steps=int(steps * epochs * float(p["warmup"])), alpha=0.0)
+        self.net.compile(optimizer=keras.optimizers.AdamW(schedule, weight_decay=float(p["weight_decay"])))
+        best_path, best_json = self.workdir / "best.weights.h5", self.workdir / "best.json"
+        best = io.read_json(best_json) if best_json.exists() else {"score": -1.0}
+        history_path, model = self.workdir / "history.jsonl", self
+        evaluate = self.evaluate
+
+        class EpochEnd(keras.callbacks.Callback):
+            t0 = time.time()
+
+            def on_epoch_end(self, epoch, logs=None):
+                logs = logs if logs is not None else {}
+                row = {"epoch": epoch, "loss": float(logs.get("loss", np.nan)),
+                       "seconds": round(time.time() - EpochEnd.t0, 1)}
+                if evaluate is not None and len(x_valid):
+                    row["valid"] = evaluate(x_valid, model.predict(x_valid))
+                    score = row["valid"]["logic_form_acc"]
+                    if score > best["score"]:
+                        best.update(score=score, epoch=epoch)
+                        _save_weights(self.model, best_path)
+                        io.write_json(best_json, best)
+                    print(f"epoch {epoch + 1}: loss {row['loss']:.4f}, valid logic-form {score:.4f} "
+                          f"(best {best['score']:.4f} at epoch {best['epoch'] + 1})", flush=True)
+                EpochEnd.t0 = time.time()
+                with open(history_path, "a", encoding="utf-8") as f:  # per epoch: a killed run leaves its trace
+                    f.write(json.dumps(row) + "\n")
+
+        done = self.workdir / "last.weights.h5"
+        if done.exists():
+            self.net.load_weights(done)
+        else:
+            verbose = p.get("verbose", "auto")
+            verbose = (1 if sys.stdout.isatty() else 2) if verbose == "auto" else int(verbose)
+            t0 = time.time()
+            self.net.fit(Batches(), epochs=epochs, verbose=verbose, callbacks=[
+                EpochEnd(),
+                keras.callbacks.BackupAndRestore(str(self.workdir / "backup"), double_checkpoint=True)])
+            _save_weights(self.net, done)
+            io.write_json(self.workdir / "speed.json", {"examples_per_s": round(len(x_train) * epochs
+                                                                                 / (time.time() - t0), 2)})
+        if best_path.exists():
+            self.net.load_weights(best_path)
+        return {"best": best, "params": int(self.net.count_params()), "epochs": epochs,
+                **(io.read_json(self.workdir / "speed.json") if (self.workdir / "speed.json").exists() else {})}
+
+    def load(self):
+        """The fold's best (else last) weights, for predicting without training again."""
+        self._build()
+        for name in ("best.weights.h5", "last.weights.h5"):
+            if (self.workdir / name).exists():
+                self.net.load_weights(self.workdir / name)
+                return self
+        raise FileNotFoundError(f"{self.workdir}: no trained weights; train this fold first")
+
+    def predict(self, x) -> dict:
+        n, qm, hm = len(x), x.q_max, x.h_max
+        out = {"conn": np.zeros((n, 3), np.float16), "sel": np.zeros((n, hm, NO_AGG + 1), np.float16),
+               "op": np.zeros((n, qm, 5), np.float16), "csel": np.zeros((n, qm, hm), np.float16)}
+        for rows in length_batches(_lengths(x), int(self.params.get("predict_batch_size", 64))):
+            batch, _ = pad_batch([x.row(j) for j in rows])
+            prob = probabilities(self.net.predict_on_batch(batch), self.params["sel_loss"])
+            for i, j in enumerate(rows):
+                nq, nh = int(batch["q_mask"][i].sum()), int(batch["h_mask"][i].sum())
+                out["conn"][j] = prob["conn"][i]
+                out["sel"][j, :nh] = prob["sel"][i, :nh]
+                out["op"][j, :nq] = prob["op"][i, :nq]
+                out["csel"][j, :nq, :nh] = prob["csel"][i, :nq, :nh]
+        return out
+
+
+def _save_weights(model, path: Path) -> None:
+    tmp = path.with_name(f".{path.name[:-len('.weights.h5')]}.partial.weights.h5")
+    model.save_weights(tmp)
+    tmp.replace(path)

@@ -1,0 +1,48 @@
+"""The core CV loop with multi-head (dict) predictions and always-train rows (fold -1)."""
+import numpy as np
+
+from kexue.core import cv, io, runlog
+
+
+class Heads:
+    """Predicts each row's own index in head 'a' and a fold-dependent constant in head 'b'."""
+
+    def __init__(self, params, workdir, seed, classes):
+        self.seed, self.seen = seed, None
+
+    def fit(self, x_train, y_train, x_valid, y_valid):
+        self.seen = set(np.asarray(x_train).tolist())
+        return {"n": len(x_train)}
+
+    def predict(self, x):
+        x = np.asarray(x, np.float32)
+        return {"a": x[:, None].repeat(2, 1), "b": np.full((len(x), 3, 2), self.seed, np.float16)}
+
+
+def score(rows, pred, classes):
+    return {"exact": float(np.mean(pred["a"][:, 0] == rows)), "n": len(rows)}
+
+
+def test_dict_heads_holdout_rows_and_averaging(tmp_path):
+    n = 10
+    folds = np.array([-1, -1, -1, -1, 0, 0, 1, 1, 1, -1])
+    data = cv.CVData(x=np.arange(n), y=np.arange(n), folds=folds, x_test=np.arange(100, 104), classes=None,
+                     score=score, headline="exact")
+    run = runlog.Run.create(tmp_path / "runs" / "demo", {"name": "heads", "seed": 5}, "data", "folds")
+    result = cv.run_cv(run, data, Heads)
+    assert result["score"] == 1.0 and result["oof"]["n"] == 5           # fold -1 rows are never scored
+    assert result["classes"] is None and not (run.dir / "confusion.png").exists()
+    done = io.read_json(run.fold_dir(1) / "done.json")
+    assert done["n_train"] == 7 and done["n_valid"] == 3                  # trained on fold 0 and the -1 rows
+    oof = cv.load_pred(run.dir, "oof")
+    assert set(oof) == {"a", "b"} and oof["b"].dtype == np.float16
+    assert (oof["a"][folds < 0] == 0).all() and (oof["a"][folds >= 0, 0] == np.flatnonzero(folds >= 0)).all()
+    test = cv.load_pred(run.dir, "test")
+    assert np.allclose(test["b"], (5 + 6) / 2)                            # seeds 5 and 6 averaged head by head
+    assert np.allclose(test["a"][:, 1], np.arange(100, 104))
+
+
+def test_mean_pred_weights_dicts():
+    a, b = {"h": np.ones((2, 2))}, {"h": np.zeros((2, 2))}
+    assert np.allclose(cv.mean_pred([a, b], [0.25, 0.75])["h"], 0.25)
+    assert np.allclose(cv.mean_pred([np.ones(3), np.zeros(3)]), 0.5)

@@ -1,0 +1,94 @@
+"""Encoding questions into head labels, value alignment, and decoding head probabilities back to SQL."""
+import numpy as np
+import pytest
+
+from kexue.nl2sql.decode import ValueSnapper, decode_one
+from kexue.nl2sql.encode import IGNORE, NO_AGG, NO_OP, align_value, encode, pad_batch
+
+
+class CharTok:
+    """One token per non-space character, ids by a growing dict: enough to test the layout."""
+    cls_id, sep_id, pad_id, unk_id = 2, 3, 0, 1
+
+    def __init__(self):
+        self.ids = {}
+
+    def tokenize(self, text):
+        pairs = [(self.ids.setdefault(c, 10 + len(self.ids)), (i, i + 1)) for i, c in enumerate(text) if not c.isspace()]
+        return [p[0] for p in pairs], [p[1] for p in pairs]
+
+
+TABLE = {"id": "t1", "name": "Table_t1", "title": "", "header": ["城市", "成交量", "年份"],
+         "types": ["text", "real", "real"], "rows": [["长沙市", 3.17, 2011], ["北京", 5, 2012]]}
+
+
+def test_align_value_verbatim_variants_and_reuse():
+    q = "PE2011大于11或者EPS2011大于11的公司"
+    first = align_value(q, "11")
+    assert q[first[0]:first[1]] == "11"
+    second = align_value(q, "11", taken=[first])
+    assert second != first and q[second[0]:second[1]] == "11"
+    assert align_value("成交量是3的城市", "3.0") == (4, 5)          # numeric variant
+    assert align_value("who is Butler CC (KS)?", "butler cc (ks)") == (7, 21)   # case-insensitive
+
+
+def test_align_value_falls_back_to_closest_word_ngram():
+    q = "长沙市去年的成交量是多少"
+    s, e = align_value(q, "长沙")
+    assert "长沙" in q[s:e]
+    assert align_value("完全无关的问题", "Zebra") is None
+
+
+def test_encode_layout_and_labels():
+    q = {"table_id": "t1", "question": "长沙 2011年的成交量是多少",
+         "sql": {"sel": [1], "agg": [5], "cond_conn_op": 1, "conds": [[0, 2, "长沙"], [2, 2, "2011"]]}}
+    enc = encode([q], {"t1": TABLE}, CharTok())
+    r = enc.row(0)
+    n_q = len("长沙2011年的成交量是多少")
+    assert enc.q_len[0] == n_q and enc.q_max == n_q and enc.h_max == 3
+    assert r["ids"][0] == CharTok.cls_id and r["ids"][n_q + 1] == CharTok.sep_id
+    assert list(r["h_pos"]) == [n_q + 2, n_q + 2 + 4, n_q + 2 + 4 + 5]      # [CLS] 城市 [SEP] [CLS] 成交量 [SEP] ...
+    assert all(r["ids"][p] == CharTok.cls_id for p in r["h_pos"])
+    assert r["conn"] == 1 and list(r["sel"]) == [NO_AGG, 5, NO_AGG]
+    assert list(r["op"][:6]) == [2, 2, 2, 2, 2, 2] and r["op"][6] == NO_OP    # 长沙 then 2011 (space skipped)
+    assert list(r["csel"][:6]) == [0, 0, 2, 2, 2, 2] and r["csel"][6] == IGNORE
+    assert enc.stats["verbatim"] == 2
+
+
+def test_pad_batch_masks_and_ignores():
+    tok = CharTok()
+    qs = [{"table_id": "t1", "question": text, "sql": {"sel": [0], "agg": [0], "cond_conn_op": 0, "conds": []}}
+          for text in ("长沙", "北京的成交量是多少")]
+    enc = encode(qs, {"t1": TABLE}, tok)
+    x, y = pad_batch([enc.row(0), enc.row(1)])
+    assert x["token_ids"].shape[1] % 8 == 0 and x["q_mask"].sum(1).tolist() == [2, 9]
+    assert (y["op"][0, 2:] == IGNORE).all() and (y["sel"][:, 3:] == IGNORE).all()
+    assert x["h_mask"].sum(1).tolist() == [3, 3]
+
+
+def _probs(n_q, n_h, conn, sel, tags, cols):
+    eye = lambda k, n: np.eye(n)[k]
+    p = {"conn": eye(conn, 3)[None], "sel": np.stack([eye(a, 7) for a in sel])[None],
+         "op": np.stack([eye(t, 5) for t in tags])[None],
+         "csel": np.stack([eye(c, n_h) for c in cols])[None]}
+    return p
+
+
+def test_decode_spans_connector_and_snapping():
+    question = "长沙或北京的成交量"
+    spans = [(i, i + 1) for i in range(len(question))]
+    tags = [2, 2, NO_OP, 2, 2, NO_OP, NO_OP, NO_OP, NO_OP]
+    cols = [0] * 9
+    prob = _probs(9, 3, 2, [NO_AGG, 5, NO_AGG], tags, cols)
+    snap = ValueSnapper({"t1": TABLE})
+    sql = decode_one(prob, 0, 9, 3, spans, question, "t1", TABLE["types"], snap)
+    assert sql == {"sel": [1], "agg": [5], "cond_conn_op": 2, "conds": [[0, 2, "长沙市"], [0, 2, "北京"]]}
+    one = decode_one(_probs(9, 3, 1, [NO_AGG] * 3, [2, 2] + [NO_OP] * 7, cols), 0, 9, 3, spans, question, "t1",
+                     TABLE["types"])
+    assert one["cond_conn_op"] == 0 and one["conds"] == [[0, 2, "长沙"]]     # one condition: no connector
+    assert len(one["sel"]) == 1                                            # something is always selected
+
+
+@pytest.mark.parametrize("value,expected", [("长沙", "长沙市"), ("上海", "上海")])
+def test_snapper_keeps_far_values(value, expected):
+    assert ValueSnapper({"t1": TABLE}, min_score=80)("t1", 0, value) == expected

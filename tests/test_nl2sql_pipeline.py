@@ -1,0 +1,71 @@
+"""`make nl2sql-submit` end to end on a tiny generated sample: submission, CV logs, ensembling,
+no-op reruns, decode-only reruns and compare."""
+import json
+import subprocess
+
+import numpy as np
+import pytest
+
+from conftest import ROOT
+
+pytestmark = pytest.mark.slow
+
+TINY = ["data.sample.n_tables=8", "data.sample.n_train=160", "data.sample.n_val=40", "data.sample.n_test=30",
+        "bert.epochs=2", "bert.random_backbone.layers=1", "bert.random_backbone.hidden=32",
+        "bert.random_backbone.intermediate=64", "bert.csel_dim=32", "NL_SEEDS=1 2"]
+
+
+def make(tmp_path, *args):
+    cmd = ["make", "--no-print-directory", *args, f"DATA_DIR={tmp_path}/data", f"SUBMISSIONS_DIR={tmp_path}/subs"]
+    out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=900)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    return out.stdout + out.stderr
+
+
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("nl2sql")
+    return tmp, make(tmp, "nl2sql-submit", *TINY)
+
+
+def test_submission_has_one_valid_line_per_test_question(pipeline):
+    from kexue.nl2sql import data, submission
+    tmp, out = pipeline
+    assert "GENERATED SAMPLE" in out and "logic-form" in out
+    [sub] = list((tmp / "subs" / "nl2sql").glob("ensemble-*.json"))
+    questions, tables, _ = data.load_split(tmp / "data" / "sample" / "nl2sql", "test", labelled=False)
+    submission.validate(sub, questions, tables)
+    lines = sub.read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 30 and list(json.loads(lines[0])) == ["agg", "cond_conn_op", "sel", "table_id", "conds"]
+
+
+def test_runs_log_scores_and_the_ensemble_averages_two_seeds(pipeline):
+    tmp, _ = pipeline
+    runs = tmp / "data" / "runs" / "nl2sql"
+    members = sorted(runs.glob("bert-*"))
+    assert len(members) == 2
+    probs = []
+    for run in members:
+        cv = json.loads((run / "cv.json").read_text())
+        assert cv["metric"] == "score" and 0 <= cv["score"] <= 1 and cv["oof"]["n"] == 40
+        assert cv["oof"]["execution_acc"] is not None and set(cv["oof"]["components"]) >= {"sel", "agg", "conn"}
+        assert cv["data_fingerprint"] and cv["git_commit"] and cv["params"]["backbone"]["kind"] == "random"
+        with np.load(run / "test.npz") as z:
+            probs.append({k: z[k].astype(np.float32) for k in z.files})
+    [ens] = list(runs.glob("ensemble-*"))
+    with np.load(ens / "test.npz") as z:
+        assert np.allclose(z["sel"], (probs[0]["sel"] + probs[1]["sel"]) / 2, atol=1e-3)
+    assert json.loads((ens / "eval.json").read_text())["n"] == 40
+
+
+def test_rerun_is_a_no_op_and_decode_changes_do_not_retrain(pipeline):
+    tmp, _ = pipeline
+    assert make(tmp, "nl2sql-submit", *TINY).strip() == ""
+    out = make(tmp, "nl2sql-submit", *TINY, "decode.snap=false")
+    assert "fold 0" not in out and "submission:" in out
+
+
+def test_compare_lists_every_run(pipeline):
+    tmp, _ = pipeline
+    out = make(tmp, "compare", "COMP=nl2sql")
+    assert out.count("bert-") >= 2 and "ensemble-" in out and "cond_val" in out
