@@ -85,3 +85,48 @@ def report_lines(result: dict) -> list[str]:
     if r.get("value_compare") == "casefold":
         lines.append("condition values compared case-insensitively")
     return lines
+
+
+def _sqls(path, tables):
+    """SQLs of a file in either format: answer lines (standard.json, a submission) or question lines."""
+    from . import data
+    with open(path, encoding="utf-8") as f:
+        first = next((line for line in f if line.strip()), "{}")
+    if '"question"' in first:
+        return [(q["table_id"], q.get("sql")) for q in data.read_questions(path, tables, labelled=True)]
+    return [(a["table_id"], a["sql"]) for a in data.read_answers(path, tables)]
+
+
+def main(argv=None) -> int:
+    """Score a prediction file against a gold file, as the organiser would."""
+    import argparse
+
+    from . import data
+    from .sql import Executor
+    p = argparse.ArgumentParser(description="Score NL2SQL predictions against gold SQL. Either file may be in the "
+                                "answer format (standard.json, a submission) or the question format.")
+    p.add_argument("gold")
+    p.add_argument("pred")
+    p.add_argument("--tables", help="*.tables.json: checks column ranges and, with rows, adds execution accuracy")
+    p.add_argument("--db", help="the split's .db, for execution accuracy")
+    p.add_argument("--value-compare", choices=["exact", "casefold"], default="exact")
+    args = p.parse_args(argv)
+    try:
+        tables = data.read_tables(args.tables) if args.tables else None
+        gold, pred = _sqls(args.gold, tables), _sqls(args.pred, tables)
+    except data.NL2SQLDataError as e:
+        raise SystemExit(f"error: {e}")
+    if len(gold) != len(pred):
+        raise SystemExit(f"error: {args.gold} has {len(gold)} lines but {args.pred} has {len(pred)}")
+    bad = next((i for i, (g, q) in enumerate(zip(gold, pred)) if g[0] != q[0]), None)
+    if bad is not None:
+        raise SystemExit(f"error: line {bad + 1}: table_id {pred[bad][0]} in {args.pred} but {gold[bad][0]} in "
+                         f"{args.gold}; the files are not in the same order")
+    executor = Executor(tables, args.db) if tables is not None else None
+    result = evaluate([g[1] for g in gold], [q[1] for q in pred], [g[0] for g in gold], executor, args.value_compare)
+    print("\n".join(report_lines(result)))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

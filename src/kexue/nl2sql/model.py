@@ -133,22 +133,23 @@ class NL2SQLBert:
         steps = math.ceil(len(x_train) / bs)
         seed = self.seed
 
-        class Batches(keras.utils.PyDataset):
-            epoch = 0
+        import tensorflow as tf
+        epoch = [0]
 
-            def __init__(self):
-                super().__init__()
-                self.plan = length_batches(lengths, bs, np.random.default_rng([seed, 0]))
+        def batches():  # a new order each epoch, reproducible from (seed, epoch)
+            plan = length_batches(lengths, bs, np.random.default_rng([seed, epoch[0]]))
+            for rows in plan:
+                yield pad_batch([x_train.row(j) for j in rows])
 
-            def on_epoch_begin(self):  # a new order each epoch, reproducible from (seed, epoch)
-                self.plan = length_batches(lengths, bs, np.random.default_rng([seed, self.epoch]))
-                Batches.epoch += 1
-
-            def __len__(self):
-                return steps
-
-            def __getitem__(self, i):
-                return pad_batch([x_train.row(j) for j in self.plan[i]])
+        # tf.data with None dimensions: batch shapes vary with their longest row (Keras' PyDataset
+        # fixes them from the first batches)
+        dims = {"token_ids": (tf.int32, 2), "segment_ids": (tf.int32, 2), "padding_mask": (tf.bool, 2),
+                "h_pos": (tf.int32, 2), "h_mask": (tf.bool, 2), "q_mask": (tf.bool, 2)}
+        spec_x = {k: tf.TensorSpec((None,) * n, t) for k, (t, n) in dims.items()}
+        spec_y = {"conn": tf.TensorSpec((None,), tf.int32),
+                  **{k: tf.TensorSpec((None, None), tf.int32) for k in ("sel", "op", "csel")}}
+        dataset = tf.data.Dataset.from_generator(batches, output_signature=(spec_x, spec_y)) \
+            .apply(tf.data.experimental.assert_cardinality(steps)).prefetch(2)
 
         schedule = keras.optimizers.schedules.CosineDecay(
             0.0, decay_steps=max(1, steps * epochs), warmup_target=float(p["lr"]),
@@ -161,6 +162,9 @@ class NL2SQLBert:
 
         class EpochEnd(keras.callbacks.Callback):
             t0 = time.time()
+
+            def on_epoch_begin(self, e, logs=None):
+                epoch[0] = e  # a resumed run (BackupAndRestore) shuffles as the uninterrupted one would
 
             def on_epoch_end(self, epoch, logs=None):
                 logs = logs if logs is not None else {}
@@ -186,7 +190,7 @@ class NL2SQLBert:
             verbose = p.get("verbose", "auto")
             verbose = (1 if sys.stdout.isatty() else 2) if verbose == "auto" else int(verbose)
             t0 = time.time()
-            self.net.fit(Batches(), epochs=epochs, verbose=verbose, callbacks=[
+            self.net.fit(dataset, epochs=epochs, verbose=verbose, callbacks=[
                 EpochEnd(),
                 keras.callbacks.BackupAndRestore(str(self.workdir / "backup"), double_checkpoint=True)])
             _save_weights(self.net, done)
