@@ -4,6 +4,7 @@
         params.json   resolved config          run.json   provenance (data fingerprint, git, versions)
         fold<k>/      one fold's model, predictions and done.json
         oof.npy       OOF probabilities         test.npy   fold-averaged test probabilities
+                      (.npz with one array per head for multi-head models)
         cv.json       the CV log                confusion.png, log.txt
 """
 from __future__ import annotations

@@ -227,7 +227,8 @@ def pad_batch(rows: list[dict], q_pad: int | None = None, h_pad: int | None = No
     b = len(rows)
     x = {"token_ids": np.zeros((b, L), np.int32), "segment_ids": np.zeros((b, L), np.int32),
          "padding_mask": np.zeros((b, L), bool),
-         "h_pos": np.zeros((b, H), np.int32), "h_mask": np.zeros((b, H), bool), "q_mask": np.zeros((b, Q), bool)}
+         "h_pos": np.zeros((b, H), np.int32), "h_mask": np.zeros((b, H), bool), "q_mask": np.zeros((b, Q), bool),
+         "h_pool": np.zeros((b, H, L), np.float32)}
     has_labels = "conn" in rows[0]
     y = {"conn": np.zeros(b, np.int32), "sel": np.full((b, H), IGNORE, np.int32),
          "op": np.full((b, Q), IGNORE, np.int32), "csel": np.full((b, Q), IGNORE, np.int32)} if has_labels else None
@@ -238,6 +239,9 @@ def pad_batch(rows: list[dict], q_pad: int | None = None, h_pad: int | None = No
         x["segment_ids"][i, r["h_pos"][0] if nh else n:n] = 1  # headers are the second segment, as in a pair
         x["h_pos"][i, :nh] = r["h_pos"]
         x["h_mask"][i, :nh] = True
+        ends = [*r["h_pos"][1:], n]  # header h is [CLS] tokens [SEP], ending where the next one starts
+        for h, (start, end) in enumerate(zip(r["h_pos"], ends)):
+            x["h_pool"][i, h, start + 1:end - 1] = 1.0 / max(1, end - start - 2)
         x["q_mask"][i, :nq] = True
         if has_labels:
             y["conn"][i] = r["conn"]

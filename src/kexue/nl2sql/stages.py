@@ -43,7 +43,11 @@ def split_files(cfg: dict, source: str = "auto") -> tuple[str, dict]:
 def source_stamp(cfg: dict, source: str = "auto") -> dict:
     """What preprocess reads, cheaply (names, sizes, mtimes): make reruns preprocess when it changes."""
     kind, files = split_files(cfg, source)
-    stat = lambda p: [p, *((Path(p).stat().st_size, Path(p).stat().st_mtime_ns) if p and Path(p).exists() else [])]
+    # the sample is a pure function of cfg["sample"]: stat-ing its files would change the stamp the
+    # moment preprocess generates them, and the next make would preprocess again for nothing
+    watch = kind != "sample"
+    stat = lambda p: [p, *((Path(p).stat().st_size, Path(p).stat().st_mtime_ns)
+                           if watch and p and Path(p).exists() else [])]
     stamp = {"source": kind, "cfg": {k: v for k, v in cfg.items() if k != "_config_file"},
              "files": {s: {k: stat(v) for k, v in f.items()} for s, f in files.items()}}
     if cfg.get("bert"):
