@@ -24,8 +24,8 @@ sys.path.insert(0, str(ROOT / "src"))
 
 
 def encoded_rows(model: str, n: int):
-    from kexue.nl2sql import data, encode, sample, stages
     from kexue.bert.tokenizer import Tokenizer
+    from kexue.nl2sql import data, encode, sample, stages
     if model == "sample":
         root = Path(tempfile.mkdtemp()) / "sample"
         sample.generate(root, n_train=n, n_val=10, n_test=10)
@@ -46,6 +46,7 @@ def encoded_rows(model: str, n: int):
 
 def child(model: str, precision: str, n: int, batch: int, steps: int) -> dict:
     import numpy as np
+
     from kexue.core.tfquiet import import_keras
     from kexue.nl2sql.encode import pad_batch
     from kexue.nl2sql.model import build_net, length_batches, probabilities

@@ -24,6 +24,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 def make_files(workdir: Path, n: int) -> None:
     import numpy as np
+
     from kexue.spectra import sample
     data_dir = workdir / "train_data"
     data_dir.mkdir(parents=True, exist_ok=True)
@@ -61,6 +62,7 @@ def preprocess_child(workdir: Path, n: int, workers: int) -> dict:
 
 def cnn_child(batch_size: int, steps: int, precision: str) -> dict:
     import numpy as np
+
     from kexue.core.tfquiet import import_keras
     keras = import_keras()
     from kexue.spectra.cnn import build_model

@@ -57,10 +57,9 @@ def test_params_file_is_rewritten_only_when_its_content_changes(tmp_path):
 def test_atomic_path_leaves_nothing_when_the_writer_fails(tmp_path):
     target = tmp_path / "out.npy"
     io.write_text(target, "old")
-    with pytest.raises(RuntimeError):
-        with io.atomic_path(target) as tmp:
-            tmp.write_text("half written")
-            raise RuntimeError("crash")
+    with pytest.raises(RuntimeError), io.atomic_path(target) as tmp:
+        tmp.write_text("half written")
+        raise RuntimeError("crash")
     assert target.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["out.npy"]
 

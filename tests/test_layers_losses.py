@@ -78,7 +78,7 @@ def test_class_shares_configured_or_derived():
 
 
 def test_normalise_removes_brightness_and_is_finite():
-    from kexue.spectra.features import normalise, spectral_features, feature_names
+    from kexue.spectra.features import feature_names, normalise, spectral_features
     rng = np.random.default_rng(0)
     x = rng.normal(100, 5, (4, 2600)).astype("float32")
     for method in ("median", "asinh", "zscore"):

@@ -2,8 +2,8 @@
 import json
 
 import pytest
-
 from conftest import SHARED
+
 from kexue.nl2sql import metrics
 
 TABLEQA = SHARED / "data" / "nl2sql" / "tableqa"

@@ -1,11 +1,10 @@
 """Validation of the competition files: every problem names the file, the id or line, and the field."""
 import numpy as np
 import pytest
+from conftest import write_spectrum
 
 from kexue.core import io
 from kexue.spectra import data, stages
-
-from conftest import write_spectrum
 
 
 def run(cfg, raw, tmp_path):

@@ -5,7 +5,6 @@ import subprocess
 
 import numpy as np
 import pytest
-
 from conftest import ROOT
 
 pytestmark = pytest.mark.slow

@@ -7,11 +7,10 @@ import time
 
 import numpy as np
 import pytest
+from conftest import ROOT
 
 from kexue.core import config, io
 from kexue.spectra import data, sample, stages
-
-from conftest import ROOT
 
 pytestmark = pytest.mark.slow
 

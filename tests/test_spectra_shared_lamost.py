@@ -3,11 +3,10 @@ import json
 
 import pytest
 import yaml
-
-from kexue.spectra import data
-
 from conftest import LAMOST, ROOT, needs_shared
 from test_spectra_pipeline import make
+
+from kexue.spectra import data
 
 pytestmark = [needs_shared, pytest.mark.shared]
 

@@ -20,13 +20,15 @@ import os
 import random
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
-from . import io, metrics as metrics_lib, plots
+from . import io, plots
+from . import metrics as metrics_lib
 from .runlog import Run
 
 
@@ -40,7 +42,7 @@ class Rows:
     def __len__(self):
         return len(self.index)
 
-    def take(self, idx) -> "Rows":
+    def take(self, idx) -> Rows:
         return Rows(self.array, self.index[idx])
 
     def __getitem__(self, idx) -> np.ndarray:

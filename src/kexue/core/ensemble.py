@@ -6,7 +6,7 @@ reports the honest number: for each fold, weights and offsets fitted on the othe
 from __future__ import annotations
 
 import itertools
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 

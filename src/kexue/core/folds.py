@@ -4,7 +4,12 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-from sklearn.model_selection import GroupKFold, KFold, StratifiedKFold, StratifiedGroupKFold
+from sklearn.model_selection import (
+    GroupKFold,
+    KFold,
+    StratifiedGroupKFold,
+    StratifiedKFold,
+)
 
 
 def assign_folds(n_folds: int, seed: int, y=None, groups=None, stratify: bool = True) -> np.ndarray:

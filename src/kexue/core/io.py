@@ -10,11 +10,11 @@ import hashlib
 import json
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
-
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
@@ -79,9 +79,8 @@ def read_json(path) -> Any:
 
 
 def save_npy(path, array: np.ndarray) -> None:
-    with atomic_path(path) as tmp:
-        with open(tmp, "wb") as f:
-            np.save(f, array)
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        np.save(f, array)
 
 
 def sha256_text(text: str, length: int = 64) -> str:

@@ -32,7 +32,7 @@ def import_keras():
     """keras (and tensorflow) imported quietly, devices already probed."""
     if "keras" not in sys.modules:
         with _muted_stderr():
-            import tensorflow as tf
             import keras  # noqa: F401
+            import tensorflow as tf
             tf.config.list_logical_devices()
     return sys.modules["keras"]

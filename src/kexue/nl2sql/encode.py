@@ -100,7 +100,7 @@ class Encoded:
                        csel=self.labels["csel"][q])
         return out
 
-    def take(self, idx) -> "EncodedView":
+    def take(self, idx) -> EncodedView:
         return EncodedView(self, np.asarray(idx))
 
     def save(self, path) -> None:
@@ -112,7 +112,7 @@ class Encoded:
             np.savez(f, **arrays)
 
     @classmethod
-    def load(cls, path) -> "Encoded":
+    def load(cls, path) -> Encoded:
         with np.load(path) as z:
             labels = {k[6:]: z[k] for k in z.files if k.startswith("label_")}
             q_max, h_max = (int(v) for v in z["maxima"])
@@ -129,7 +129,7 @@ class EncodedView:
     def __len__(self):
         return len(self.index)
 
-    def take(self, idx) -> "EncodedView":
+    def take(self, idx) -> EncodedView:
         return EncodedView(self.base, self.index[np.asarray(idx)])
 
     def row(self, i: int) -> dict:

@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from ..core import io
-from ..core.tfquiet import import_keras
 from ..core.metrics import macro_f1
+from ..core.tfquiet import import_keras
 from .features import normalise
 
 DEFAULT_SHARES = {"star": 0.8, "unknown": 0.1, "galaxy": 0.05, "qso": 0.05}

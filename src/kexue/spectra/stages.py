@@ -9,12 +9,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ..core import cv, ensemble as ens, io, runlog
+from ..core import cv, io, runlog
+from ..core import ensemble as ens
 from ..core.folds import assign_folds
 from ..core.metrics import classification_report, macro_f1
 from ..core.submission import check_ids, check_labels
 from . import data, features, sample
-
 
 # ---------------------------------------------------------------- data source
 
