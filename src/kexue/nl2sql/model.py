@@ -198,7 +198,8 @@ class NL2SQLBert:
             verbose = p.get("verbose", "auto")
             verbose = (1 if sys.stdout.isatty() else 2) if verbose == "auto" else int(verbose)
             t0 = time.time()
-            self.net.fit(dataset, epochs=epochs, verbose=verbose, callbacks=[
+            # shuffle=False: the generator shuffles (by epoch seed); Keras cannot shuffle a tf.data stream
+            self.net.fit(dataset, epochs=epochs, verbose=verbose, shuffle=False, callbacks=[
                 EpochEnd(),
                 keras.callbacks.BackupAndRestore(str(self.workdir / "backup"), double_checkpoint=True)])
             _save_weights(self.net, done)

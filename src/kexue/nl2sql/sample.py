@@ -8,7 +8,7 @@ condition values are taken from the rows, so executing gold SQL returns somethin
 in ten is written differently in the question than in the SQL ('11年' for 2011, '五' for 5, '2.3万' for
 23000, '长沙' for '长沙市'), so value alignment and snapping have something to do.
 
-    python -m kexue.nl2sql.sample OUT_DIR [--seed 0] [--n-tables 40] [--n-train 1200] [--n-val 200] [--n-test 200]
+    python -m kexue.nl2sql.sample OUT_DIR [--seed 0] [--n-tables 40] [--n-train 3000] [--n-val 200] [--n-test 200]
 """
 from __future__ import annotations
 
@@ -331,7 +331,7 @@ def make_question(rng: random.Random, table: dict, force: int | None = None) -> 
 
 # ---------------------------------------------------------------- the data set
 
-def generate(out_dir, seed: int = 0, n_tables: int = 40, n_train: int = 1200, n_val: int = 200, n_test: int = 200,
+def generate(out_dir, seed: int = 0, n_tables: int = 40, n_train: int = 3000, n_val: int = 200, n_test: int = 200,
              n_eval_tables: int | None = None) -> dict:
     """Write the sample under out_dir; returns {split: {"questions": n, "tables": n}}. `n_tables` tables
     for train, `n_eval_tables` (default max(2, n_tables // 4)) new ones each for val and test, drawn from
@@ -365,7 +365,7 @@ def main(argv=None) -> None:
     p.add_argument("out_dir")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--n-tables", type=int, default=40)
-    p.add_argument("--n-train", type=int, default=1200)
+    p.add_argument("--n-train", type=int, default=3000)
     p.add_argument("--n-val", type=int, default=200)
     p.add_argument("--n-test", type=int, default=200)
     p.add_argument("--n-eval-tables", type=int, default=None)
