@@ -103,7 +103,7 @@ def main() -> int:
         for precision in args.precisions:
             out = subprocess.run([sys.executable, __file__, "--child", model, precision, "--n", str(args.n),
                                   "--batch", str(args.batch), "--steps", str(args.steps)],
-                                 capture_output=True, text=True)
+                                 capture_output=True, text=True, check=False)
             if out.returncode:
                 print(out.stderr[-2000:])
                 return 1
@@ -112,9 +112,13 @@ def main() -> int:
             print(f"{model:7s} {precision:15s} train {r['train_examples_per_s']:7.1f} ex/s   predict "
                   f"{r['predict_examples_per_s']:7.1f} ex/s   one question {r['latency_one_question_ms_median']:6.1f} ms"
                   f"   (batch {r['batch']}, {r['mean_tokens']:.0f} tokens on average)", flush=True)
-    out_path = ROOT / "benchmarks" / "results" / "nl2sql.json"
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    out_path.write_text(json.dumps(results, indent=1))
+    import os
+    import platform
+
+    from kexue.core import io
+    io.write_json(ROOT / "benchmarks" / "results" / "nl2sql.json",
+                  {"machine": {"cpus": os.cpu_count(), "processor": platform.processor() or platform.machine()},
+                   "results": results})
     return 0
 
 

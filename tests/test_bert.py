@@ -167,12 +167,12 @@ SEGMENTS = np.array([[0] * 7 + [1] * 3, [0] * 5 + [1] * 2 + [0] * 3], np.int32)
 MASK = (IDS > 0).astype(np.int32)
 
 
-def tiny_weights(seed=0) -> dict:
+def tiny_weights(seed=0, vocab=V, maxpos=MAXPOS) -> dict:
     rng = np.random.default_rng(seed)
 
     def r(*shape, scale=0.2):
         return (rng.normal(size=shape) * scale).astype(np.float32)
-    w = {"embeddings.word_embeddings.weight": r(V, H), "embeddings.position_embeddings.weight": r(MAXPOS, H),
+    w = {"embeddings.word_embeddings.weight": r(vocab, H), "embeddings.position_embeddings.weight": r(maxpos, H),
          "embeddings.token_type_embeddings.weight": r(2, H),
          "embeddings.LayerNorm.weight": 1 + r(H), "embeddings.LayerNorm.bias": r(H),
          "pooler.dense.weight": r(H, H), "pooler.dense.bias": r(H)}
@@ -202,8 +202,9 @@ def to_google(w: dict) -> dict:
     return out
 
 
-def write_vocab(d, extra=0):
-    (d / "vocab.txt").write_text("\n".join(SPECIALS + [f"t{i}" for i in range(V + extra - len(SPECIALS))]) + "\n")
+def write_vocab(d, extra=0, tokens=None):
+    tokens = tokens or SPECIALS + [f"t{i}" for i in range(V + extra - len(SPECIALS))]
+    (d / "vocab.txt").write_text("\n".join(tokens) + "\n", encoding="utf-8")
 
 
 def write_hf(d, w, config=CONFIG):
@@ -217,7 +218,7 @@ def write_hf(d, w, config=CONFIG):
     return d
 
 
-def write_google(d, w, config=CONFIG, drop=(), reshape=None):
+def write_google(d, w, config=CONFIG, drop=(), reshape=None, tokens=None):
     import tensorflow as tf
     d.mkdir(parents=True, exist_ok=True)
     g = to_google(w)
@@ -235,7 +236,7 @@ def write_google(d, w, config=CONFIG, drop=(), reshape=None):
             s.run(tf.compat.v1.global_variables_initializer())
             saver.save(s, str(d / "bert_model.ckpt"), write_meta_graph=False)
     (d / "bert_config.json").write_text(json.dumps(config))
-    write_vocab(d)
+    write_vocab(d, tokens=tokens)
     return d
 
 

@@ -68,3 +68,27 @@ def test_compare_lists_every_run(pipeline):
     tmp, _ = pipeline
     out = make(tmp, "compare", "COMP=nl2sql")
     assert out.count("bert-") >= 2 and "ensemble-" in out and "cond_val" in out
+
+
+def test_competition_files_and_a_google_checkpoint(tmp_path):
+    """data/raw/nl2sql/ in the competition layout (with .db files) and NL_BERT naming a Google TF
+    checkpoint: no sample, the checkpoint's vocab and weights, execution on the .db, a valid submission."""
+    from test_bert import CONFIG, tiny_weights, write_google
+
+    from kexue.nl2sql import data, sample, stages, submission
+    raw = tmp_path / "raw"
+    sample.generate(raw, seed=5, n_tables=8, n_train=120, n_val=30, n_test=20)
+    splits = {s: data.load_split(raw, s, labelled=s != "test") for s in ("train", "val", "test")}
+    vocab = stages.sample_vocab([q for q, _, _ in splits.values()], [t for _, t, _ in splits.values()])
+    ckpt = write_google(tmp_path / "chinese_L-2_H-32", tiny_weights(vocab=len(vocab), maxpos=256),
+                        {**CONFIG, "vocab_size": len(vocab), "max_position_embeddings": 256}, tokens=vocab)
+    out = make(tmp_path, "nl2sql-submit", f"data.raw_dir={raw}", f"NL_BERT={ckpt}", "bert.epochs=1",
+               "bert.csel_dim=16")
+    assert "GENERATED SAMPLE" not in out and not (tmp_path / "data" / "sample").exists()
+    [run] = [r for r in (tmp_path / "data" / "runs" / "nl2sql").glob("bert-*")]
+    cv = json.loads((run / "cv.json").read_text())
+    assert cv["params"]["backbone"]["kind"] == "pretrained" and cv["oof"]["n"] == 30
+    assert cv["oof"]["n_executable"] == 30            # executed on val.db
+    [sub] = list((tmp_path / "subs" / "nl2sql").glob("ensemble-*.json"))
+    questions, tables, _ = splits["test"]
+    submission.validate(sub, questions, tables)
