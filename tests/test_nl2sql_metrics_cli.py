@@ -37,3 +37,15 @@ def test_misaligned_files_are_refused_with_the_line(tmp_path):
     pred.write_text(json.dumps(b) + "\n" + json.dumps(a) + "\n")
     with pytest.raises(SystemExit, match="line 1: table_id t2"):
         metrics.main([str(gold), str(pred)])
+
+
+def test_wrong_parts_names_each_mistake():
+    from kexue.nl2sql.metrics import wrong_parts
+    gold = {"sel": [1], "agg": [0], "cond_conn_op": 0, "conds": [[0, 2, "Butler CC"]]}
+    assert wrong_parts(gold, gold) == []
+    assert wrong_parts(gold, {**gold, "conds": [[0, 2, "butler cc"]]}) == ["cond_val", "logic_form"]
+    assert wrong_parts(gold, {**gold, "conds": [[0, 2, "butler cc"]]}, "casefold") == []
+    assert wrong_parts(gold, {**gold, "sel": [2]}) == ["sel", "agg", "logic_form"]
+    assert wrong_parts(gold, {**gold, "conds": [[3, 0, "Butler CC"]]}) == ["cond_col", "cond_op", "cond_val",
+                                                                          "logic_form"]
+    assert wrong_parts(gold, {"sel": "x"}) == ["malformed", "logic_form"]

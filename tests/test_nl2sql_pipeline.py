@@ -55,6 +55,10 @@ def test_runs_log_scores_and_the_ensemble_averages_two_seeds(pipeline):
     with np.load(ens / "test.npz") as z:
         assert np.allclose(z["sel"], (probs[0]["sel"] + probs[1]["sel"]) / 2, atol=1e-3)
     assert json.loads((ens / "eval.json").read_text())["n"] == 40
+    rows = [json.loads(line) for line in (ens / "val_predictions.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert len(rows) == 40 and {"question", "gold", "pred", "wrong"} <= set(rows[0])
+    lf = json.loads((ens / "eval.json").read_text())["logic_form_acc"]
+    assert sum("logic_form" not in r["wrong"] for r in rows) == round(lf * 40)
 
 
 def test_rerun_is_a_no_op_and_decode_changes_do_not_retrain(pipeline):

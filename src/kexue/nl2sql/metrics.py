@@ -71,6 +71,16 @@ def evaluate(gold: list[dict], pred: list[dict], table_ids: list[str], executor=
     return out
 
 
+def wrong_parts(gold: dict, pred, value_compare: str = "exact") -> list[str]:
+    """The components `pred` gets wrong, plus "logic_form" when any part of it is wrong: error analysis."""
+    fold = value_compare == "casefold"
+    gp, pp = _parts(gold, fold), _parts(pred, fold)
+    if pp is None:
+        return ["malformed", "logic_form"]
+    wrong = [k for k in COMPONENTS if gp[k] != pp[k]]
+    return wrong + ["logic_form"] if any(gp[k] != pp[k] for k in ("conn", "agg", "conds")) else wrong
+
+
 def report_lines(result: dict) -> list[str]:
     """Human-readable summary of an evaluate() result."""
     r = result

@@ -6,6 +6,7 @@ metrics) -> predict (decode test) -> submit (validated JSON lines)
 """
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -236,9 +237,10 @@ class Scorer:
         return decode(prob, self.encoded.take(rows), qs, self.tables, self.snap)
 
     def __call__(self, rows, prob, classes=None) -> dict:
+        return self.score(rows, self.decode(np.asarray(rows), prob))
+
+    def score(self, rows, pred: list[dict]) -> dict:
         from . import metrics
-        rows = np.asarray(rows)
-        pred = self.decode(rows, prob)
         gold = [self.questions[i]["sql"] for i in rows]
         table_ids = [self.questions[i]["table_id"] for i in rows]
         report = metrics.evaluate(gold, pred, table_ids, executor=_Dispatch(self.executors, table_ids),
@@ -352,12 +354,22 @@ def evaluate(run_dir, processed_dir, folds_path, decode_cfg: dict) -> dict:
     """Decode the run's validation predictions with the decode config and write eval.json."""
     from . import metrics
     run_dir = Path(run_dir)
-    data, scorer, manifest = cv_data({}, processed_dir, folds_path, decode_cfg)
+    cv_set, scorer, _ = cv_data({}, processed_dir, folds_path, decode_cfg)
     oof = cv.load_pred(run_dir, "oof")
-    scored = np.flatnonzero(data.folds >= 0)
-    report = scorer(scored, cv.take(oof, scored))
+    scored = np.flatnonzero(cv_set.folds >= 0)
+    pred = scorer.decode(scored, cv.take(oof, scored))
+    report = scorer.score(scored, pred)
+    # one line per validation question with what it got wrong: grep for "cond_val" to see value errors
+    lines = []
+    for i, p in zip(scored, pred):
+        q = scorer.questions[i]
+        lines.append(json.dumps({"row": int(i), "table_id": q["table_id"], "question": q["question"],
+                                 "wrong": metrics.wrong_parts(q["sql"], p, scorer.value_compare),
+                                 "gold": q["sql"], "pred": p}, ensure_ascii=False))
+    io.write_text(run_dir / "val_predictions.jsonl", "\n".join(lines) + "\n")
     io.write_json(run_dir / "eval.json", {"decode": decode_cfg, **report})
-    print(f"[nl2sql] {run_dir.name} on {len(scored)} validation questions:")
+    print(f"[nl2sql] {run_dir.name} on {len(scored)} validation questions (each one, with what it got wrong: "
+          f"{run_dir / 'val_predictions.jsonl'}):")
     for line in metrics.report_lines(report):
         print("  " + line)
     return report
