@@ -1,5 +1,5 @@
 """Losses written once and shared by every competition."""
 from .f1 import soft_macro_f1_loss
-from .zlpr import zlpr_loss
+from .zlpr import ZLPR, zlpr_loss, zlpr_probabilities, zlpr_soft_loss, zlpr_sparse_loss
 
-__all__ = ["soft_macro_f1_loss", "zlpr_loss"]
+__all__ = ["ZLPR", "soft_macro_f1_loss", "zlpr_loss", "zlpr_probabilities", "zlpr_soft_loss", "zlpr_sparse_loss"]
