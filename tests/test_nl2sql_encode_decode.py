@@ -92,3 +92,22 @@ def test_decode_spans_connector_and_snapping():
 @pytest.mark.parametrize("value,expected", [("长沙", "长沙市"), ("上海", "上海")])
 def test_snapper_keeps_far_values(value, expected):
     assert ValueSnapper({"t1": TABLE}, min_score=80)("t1", 0, value) == expected
+
+
+def test_a_value_that_is_a_cell_picks_its_column():
+    table = {"id": "t2", "header": ["Home", "Away", "Score"], "types": ["text", "text", "text"],
+             "rows": [["Leeds", "Hull", "2-1"]]}
+    values = {"t2": [[], [], ["3-0"]]}                 # a column-values file adds cells the rows lack
+    snap = ValueSnapper({"t2": table}, values, match_min_prob=0.05)
+    assert snap.columns_holding("t2", " hull ") == {1} and snap.columns_holding("t2", "3-0") == {2}
+    prob = np.array([0.90, 0.08, 0.02])
+    assert snap.pick_column("t2", prob, "HULL") == 1       # the model said Home; only Away holds "Hull"
+    assert snap.pick_column("t2", prob, "3-0") == 0        # Score holds it, but at 0.02 < 0.05 the model wins
+    assert snap.pick_column("t2", prob, "Leeds") == 0      # the predicted column holds it already
+    assert snap.pick_column("t2", prob, "York") == 0       # no column holds it
+    assert ValueSnapper({"t2": table}).pick_column("t2", prob, "Hull") == 0   # matching off
+    question = "games with hull away"
+    spans = [(0, 5), (6, 10), (11, 15), (16, 20)]
+    prob = _probs(4, 3, 0, [NO_AGG, NO_AGG, 0], [NO_OP, NO_OP, 2, NO_OP], [0, 0, 0, 0])
+    sql = decode_one(prob, 0, 4, 3, spans, question, "t2", table["types"], ValueSnapper({"t2": table}, values, 60, 0.0))
+    assert sql["conds"] == [[1, 2, "Hull"]]

@@ -10,9 +10,34 @@ class ValueSnapper:
     """Moves a predicted `==` value to the closest cell value of its column (rapidfuzz), when the
     table has rows or a column-values file lists them, and the match is close enough."""
 
-    def __init__(self, tables: dict, column_values: dict | None = None, min_score: float = 60.0):
+    def __init__(self, tables: dict, column_values: dict | None = None, min_score: float = 60.0,
+                 match_min_prob: float | None = None):
         self.tables, self.extra, self.min_score = tables, column_values or {}, min_score
-        self._cache = {}
+        self.match_min_prob = match_min_prob
+        self._cache, self._holders = {}, {}
+
+    def columns_holding(self, table_id: str, value: str) -> set[int]:
+        """The columns with a cell equal to `value` (case-insensitively)."""
+        if table_id not in self._holders:
+            index = {}
+            for col in range(len(self.tables[table_id]["header"])):
+                for v in self.values(table_id, col):
+                    index.setdefault(v.strip().casefold(), set()).add(col)
+            self._holders[table_id] = index
+        return self._holders[table_id].get(value.strip().casefold(), set())
+
+    def pick_column(self, table_id: str, col_prob: np.ndarray, value: str) -> int:
+        """The likeliest condition column, unless the value is a cell of other columns only: then the
+        likeliest of those, if the model gives it at least match_min_prob. A value names its column
+        more reliably than the question's wording ("ashcott and shapwick" is a Somerset parish)."""
+        col = int(col_prob.argmax())
+        if self.match_min_prob is None:
+            return col
+        holders = [c for c in self.columns_holding(table_id, value) if c < len(col_prob)]
+        if not holders or col in holders:
+            return col
+        best = max(holders, key=lambda c: col_prob[c])
+        return best if col_prob[best] >= self.match_min_prob else col
 
     def values(self, table_id: str, col: int) -> list[str]:
         key = (table_id, col)
@@ -55,9 +80,10 @@ def decode_one(prob: dict, i: int, n_q: int, n_h: int, q_spans, question: str, t
         end = t
         while end + 1 < n_q and tags[end + 1] == tags[t]:
             end += 1
-        col = int(csel[t:end + 1].mean(0).argmax())
         value = question[q_spans[t][0]:q_spans[end][1]]
         op = int(tags[t])
+        col_prob = csel[t:end + 1].mean(0)
+        col = snap.pick_column(table_id, col_prob, value) if snap is not None and op == 2 else int(col_prob.argmax())
         if snap is not None and op == 2 and types[col] == "text":
             value = snap(table_id, col, value)
         cond = [col, op, value]

@@ -221,15 +221,24 @@ def _labelled_questions(files: dict):
     return tq + vq, {**tt, **vt}
 
 
+def snapper(decode_cfg: dict, tables: dict, values: dict):
+    """The decode config's value snapping and value-to-column matching (None: neither)."""
+    from .decode import ValueSnapper
+    if not decode_cfg["snap"]:
+        return None
+    match = decode_cfg.get("match_columns_min_prob")
+    return ValueSnapper(tables, values, float(decode_cfg["snap_min_score"]),
+                        None if match is None else float(match))
+
+
 class Scorer:
     """Decodes head probabilities of labelled rows and scores them as the organiser does."""
 
     def __init__(self, manifest: dict, decode_cfg: dict, questions, tables, encoded, executors: dict,
                  values: dict):
-        from .decode import ValueSnapper
         self.questions, self.tables, self.encoded = questions, tables, encoded
         self.executors, self.value_compare = executors, decode_cfg.get("value_compare", "exact")
-        self.snap = ValueSnapper(tables, values, float(decode_cfg["snap_min_score"])) if decode_cfg["snap"] else None
+        self.snap = snapper(decode_cfg, tables, values)
 
     def decode(self, rows, prob) -> list[dict]:
         from .decode import decode
@@ -377,7 +386,7 @@ def evaluate(run_dir, processed_dir, folds_path, decode_cfg: dict) -> dict:
 
 def predict(run_dir, processed_dir, decode_cfg: dict) -> list[dict]:
     """Decode the run's test head probabilities to SQL: predictions.jsonl in the run folder."""
-    from .decode import ValueSnapper, decode
+    from .decode import decode
     run_dir, processed_dir = Path(run_dir), Path(processed_dir)
     manifest = io.read_json(processed_dir / "manifest.json")
     files = manifest["files"]
@@ -390,8 +399,7 @@ def predict(run_dir, processed_dir, decode_cfg: dict) -> list[dict]:
     if len(prob["conn"]) != len(questions):
         raise SystemExit(f"error: {run_dir}/test.npz has {len(prob['conn'])} rows but the test split has "
                          f"{len(questions)} questions; the run predates the current data: retrain it")
-    snap = ValueSnapper(tables, column_values(files, "test"), float(decode_cfg["snap_min_score"])) \
-        if decode_cfg["snap"] else None
+    snap = snapper(decode_cfg, tables, column_values(files, "test"))
     sqls = decode(prob, enc, questions, tables, snap)
     io.write_text(run_dir / "predictions.jsonl", "".join(io.dumps(s).replace("\n", " ") + "\n" for s in sqls))
     return sqls
