@@ -22,13 +22,14 @@ import itertools
 import numpy as np
 
 from ..core.tfquiet import import_keras
+
+keras = import_keras()      # first: the layers and losses import keras, and TF's start-up chatter must stay muted
+from keras import layers, ops
+
 from ..layers import DGC, AttentionPooling1D
 from ..losses import focal_loss
 from ..nl2sql.model import length_batches
 from .encode import pad_batch
-
-keras = import_keras()
-from keras import layers, ops
 
 INPUTS = ("q_chars", "q_words", "p_chars", "p_words")
 
@@ -104,14 +105,17 @@ def _p_lengths(data) -> np.ndarray:
     return np.diff(base.p_off)[index]
 
 
-def dataset(data, batch_size: int, seed: int = 0):
+def dataset(data, batch_size: int, seed: int = 0, epoch=None):
     """tf.data of pad_batch batches of an Encoded (or view) with labels: rows of similar passage length batched
-    together, in a new order each time it is iterated (each epoch), reproducible from (seed, epoch)."""
+    together, in a new order each time it is iterated (each epoch), reproducible from (seed, epoch). `epoch`, a
+    function returning the current epoch, replaces the count of iterations (a run resumed at epoch 5 then
+    shuffles as the uninterrupted run did)."""
     import tensorflow as tf
     lengths, epochs = _p_lengths(data), itertools.count()
+    epoch = epoch or (lambda: next(epochs))
 
     def batches():
-        for rows in length_batches(lengths, batch_size, np.random.default_rng([seed, next(epochs)])):
+        for rows in length_batches(lengths, batch_size, np.random.default_rng([seed, epoch()])):
             yield pad_batch([data.row(int(j)) for j in rows])
 
     seq = tf.TensorSpec((None, None), tf.int32)
@@ -133,3 +137,115 @@ def predict(model, data, batch_size: int = 256):
         for i, j in enumerate(rows):
             starts[j], ends[j], presence[j] = s[i, :lengths[j]], e[i, :lengths[j]], pr[i]
     return starts, ends, presence
+
+
+def _save_weights(model, path) -> None:
+    tmp = path.with_name(f".{path.name[:-len('.weights.h5')]}.partial.weights.h5")
+    model.save_weights(tmp)
+    tmp.replace(path)
+
+
+class DGCNNReader:
+    """The model behind `model: dgcnn` (configs/qa/dgcnn.yaml) in the core CV loop's interface: fit() on an
+    EncodedView of training rows, predict() -> {"start", "end"}: (rows, width) float16 pointer probabilities,
+    0-padded to the longest passage of the view's split (the same width for every fold, so folds and runs
+    average row by row), and "presence" (rows,).
+
+    The fold's folder keeps best.weights.h5 (the best epoch by `evaluate`, with the EMA weights), last.weights.h5,
+    history.jsonl and a BackupAndRestore checkpoint, so a killed fold resumes at its last finished epoch."""
+
+    def __init__(self, params: dict, workdir, seed: int, classes=None, n_chars: int = 0, word_matrix=None,
+                 evaluate=None):
+        """`evaluate(x_valid, prediction) -> {"score": ...}` scores an epoch (the best one is kept)."""
+        from pathlib import Path
+        keras.utils.set_random_seed(seed)
+        self.params, self.workdir, self.seed, self.evaluate = params, Path(workdir), seed, evaluate
+        self.n_chars, self.word_matrix = int(n_chars), word_matrix
+        self.net = None
+        self.callbacks = []          # more Keras callbacks for fit(), called last (tests kill a run with one)
+
+    def _build(self):
+        keras.mixed_precision.set_global_policy(self.params.get("precision", "float32"))
+        self.net = build_dgcnn(self.n_chars, self.word_matrix, self.params)
+
+    def fit(self, x_train, y_train=None, x_valid=None, y_valid=None) -> dict:
+        import json
+        import sys
+        import time
+
+        from ..core import io
+        p, wd = self.params, self.workdir
+        self._build()
+        epochs, bs = int(p["epochs"]), int(p["batch_size"])
+        epoch = [0]
+        data = dataset(x_train, bs, self.seed, epoch=lambda: epoch[0])
+        best_path, best_json, history = wd / "best.weights.h5", wd / "best.json", wd / "history.jsonl"
+        best = io.read_json(best_json) if best_json.exists() else {"score": -1.0}
+        select = bool(p.get("select_best", True)) and self.evaluate is not None and x_valid is not None \
+            and len(x_valid) > 0
+        reader = self
+
+        class EpochEnd(keras.callbacks.Callback):
+            t0 = time.time()
+
+            def on_epoch_begin(self, e, logs=None):
+                epoch[0] = e
+
+            def on_epoch_end(self, e, logs=None):       # after SwapEMAWeights: the model holds the EMA weights
+                row = {"epoch": e, "loss": float((logs or {}).get("loss", np.nan)),
+                       "seconds": round(time.time() - EpochEnd.t0, 1)}
+                if select:
+                    row["valid"] = reader.evaluate(x_valid, reader.predict(x_valid))
+                    score = row["valid"]["score"]
+                    if score > best["score"]:
+                        best.update(score=score, epoch=e)
+                        _save_weights(self.model, best_path)
+                        io.write_json(best_json, best)
+                    print(f"epoch {e + 1}/{epochs}: loss {row['loss']:.4f}, valid score {score:.4f} "
+                          f"(best {best['score']:.4f} at epoch {best['epoch'] + 1})", flush=True)
+                EpochEnd.t0 = time.time()
+                with open(history, "a", encoding="utf-8") as f:   # per epoch: a killed run leaves its trace
+                    f.write(json.dumps(row) + "\n")
+
+        last = wd / "last.weights.h5"
+        if last.exists():                                        # trained, killed before predicting
+            self.net.load_weights(last)
+        else:
+            # BackupAndRestore first: it saves the raw weights and the EMA before SwapEMAWeights swaps them
+            callbacks = [keras.callbacks.BackupAndRestore(str(wd / "backup"), double_checkpoint=True)]
+            if self.net.optimizer.use_ema:
+                callbacks.append(keras.callbacks.SwapEMAWeights(swap_on_epoch=True))
+            callbacks += [EpochEnd(), *self.callbacks]
+            verbose = p.get("verbose", "auto")
+            verbose = (1 if sys.stdout.isatty() else 2) if verbose == "auto" else int(verbose)
+            t0 = time.time()
+            # shuffle=False: the generator shuffles (by epoch seed); Keras cannot shuffle a tf.data stream
+            self.net.fit(data, epochs=epochs, verbose=verbose, shuffle=False, callbacks=callbacks)
+            _save_weights(self.net, last)                       # fit() ends by writing the EMA weights in
+            io.write_json(wd / "speed.json", {"rows_per_s": round(len(x_train) * epochs / (time.time() - t0), 1)})
+        if select and best_path.exists():
+            self.net.load_weights(best_path)
+        speed = io.read_json(wd / "speed.json") if (wd / "speed.json").exists() else {}
+        return {"best": best if select else None, "params": int(self.net.count_params()), "epochs": epochs, **speed}
+
+    def load(self):
+        """The fold's best (else last) weights, for predicting without training again."""
+        self._build()
+        for name in ("best.weights.h5", "last.weights.h5"):
+            if (self.workdir / name).exists():
+                self.net.load_weights(self.workdir / name)
+                return self
+        raise FileNotFoundError(f"{self.workdir}: no trained weights; train this fold first")
+
+    def predict(self, x) -> dict:
+        base = getattr(x, "base", x)
+        width = max(1, int(np.diff(base.p_off).max())) if len(base) else 1
+        n = len(x)
+        out = {"start": np.zeros((n, width), np.float16), "end": np.zeros((n, width), np.float16),
+               "presence": np.zeros(n, np.float16)}
+        if n:
+            starts, ends, presence = predict(self.net, x, int(self.params.get("predict_batch_size", 256)))
+            for i, (s, e) in enumerate(zip(starts, ends)):
+                out["start"][i, :len(s)], out["end"][i, :len(e)] = s, e
+            out["presence"][:] = presence
+        return out

@@ -1,0 +1,537 @@
+"""The reading-comprehension pipeline's stages, called by the thin scripts in pipelines/qa/.
+
+preprocess (read and validate the DGCNN/SQuAD files, test gold) -> wordvec (gensim word2vec on the text, or a
+user's file) -> encode (char + word ids, start/end labels) -> folds (k folds of questions) -> train (one run per
+model config and seed: OOF and test start/end probabilities) -> ensemble (probabilities averaged) -> evaluate
+(decode OOF and test, Sogou score with and without voting) -> predict (decode test) -> submit (id<TAB>answer)
+
+A CV row is one (question, passage) pair; every passage of a question is in the question's fold, and the
+metric scores questions: a fold's passages are decoded together, voting across them.
+"""
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+from ..core import cv, io, runlog
+from ..core.folds import assign_folds
+from . import data, sample
+from .data import QADataError
+from .encode import Encoded
+from .metric import gold_from_entries, normalise
+
+FORMATS = ("dgcnn", "squad")
+
+
+def say(message: str) -> None:
+    print(f"[qa] {message}", flush=True)
+
+
+def _quiet_jieba() -> None:
+    import logging
+
+    import jieba
+    jieba.setLogLevel(logging.WARNING)       # no "Building prefix dict ..." lines in the stage output
+
+
+# ---------------------------------------------------------------- data source
+
+def _spec(item, what: str) -> dict:
+    """A file entry of the data config: a path, or {path, format, traditional}."""
+    spec = {"path": item} if isinstance(item, str) else dict(item or {})
+    if not spec.get("path"):
+        raise SystemExit(f"error: data config files.{what}: each file needs a 'path' (got {item!r})")
+    spec.setdefault("format", "dgcnn")
+    if spec["format"] not in FORMATS:
+        raise SystemExit(f"error: data config files.{what}: format '{spec['format']}' is not one of {FORMATS}")
+    return spec
+
+
+def _one(matches: list, what: str, pattern: str, root: Path, required: bool):
+    if len(matches) > 1:
+        raise SystemExit(f"error: {root}/{pattern} matches {len(matches)} files ({', '.join(m.name for m in matches)}); "
+                         f"the {what} must be one file: rename the others or set data.raw.{what}")
+    if not matches and required:
+        raise SystemExit(f"error: no {what} file {root}/{pattern}")
+    return str(matches[0]) if matches else None
+
+
+def source_files(cfg: dict, source: str = "auto") -> tuple[str, dict]:
+    """('raw' | 'sample' | 'files', {"train": [spec, ...], "test": spec | None, "gold": path | None})."""
+    if cfg.get("files"):
+        f = cfg["files"]
+        train = f.get("train") or []
+        train = [_spec(t, f"train[{i}]") for i, t in enumerate(train if isinstance(train, list) else [train])]
+        if not train:
+            raise SystemExit("error: data config 'files' names no train file")
+        return "files", {"train": train, "test": _spec(f["test"], "test") if f.get("test") else None,
+                         "gold": f.get("gold")}
+    raw, pat = Path(cfg["raw_dir"]), cfg["raw"]
+    train = sorted(p for p in raw.glob(pat["train"]) if p.is_file()) if raw.is_dir() else []
+    if source == "raw" or (source == "auto" and train):
+        if not train:
+            raise SystemExit(f"error: no training file {raw}/{pat['train']} (the layout: {raw}/train.json, "
+                             f"{raw}/test.json[, {raw}/qid_answer_expand])")
+        test = _one(sorted(raw.glob(pat["test"])), "test", pat["test"], raw, required=False)
+        gold = _one(sorted(raw.glob(pat["gold"])), "gold", pat["gold"], raw, required=False)
+        return "raw", {"train": [{"path": str(p), "format": "dgcnn"} for p in train],
+                       "test": {"path": test, "format": "dgcnn"} if test else None, "gold": gold}
+    root = Path(cfg["sample_dir"])
+    return "sample", {"train": [{"path": str(root / "train.json"), "format": "dgcnn"}],
+                      "test": {"path": str(root / "test.json"), "format": "dgcnn"},
+                      "gold": str(root / "qid_answer_expand")}
+
+
+def _paths(files: dict) -> list[str]:
+    return [s["path"] for s in files["train"]] + ([files["test"]["path"]] if files["test"] else []) \
+        + ([files["gold"]] if files["gold"] else [])
+
+
+def source_stamp(cfg: dict, source: str = "auto") -> dict:
+    """What preprocess reads, cheaply (names, sizes, mtimes): make reruns preprocess when it changes."""
+    kind, files = source_files(cfg, source)
+    # the sample is a pure function of cfg["sample"]: stat-ing the files it generates would change the stamp
+    watch = kind != "sample"
+    stat = lambda p: [p, *((Path(p).stat().st_size, Path(p).stat().st_mtime_ns) if watch and Path(p).exists() else [])]
+    return {"source": kind, "cfg": {k: v for k, v in cfg.items() if k != "_config_file"},
+            "files": [stat(p) for p in _paths(files)]}
+
+
+def _ensure_sample(cfg: dict) -> None:
+    root, s = Path(cfg["sample_dir"]), cfg["sample"]
+    marker = root / "SAMPLE.json"
+    if marker.exists() and io.read_json(marker) == s:
+        return
+    if marker.exists():
+        shutil.rmtree(root)
+    elif root.exists() and any(root.iterdir()):
+        raise SystemExit(f"error: sample_dir {root}/ holds files that no sample generator wrote; refusing to "
+                         f"overwrite them. Point data.sample_dir elsewhere.")
+    sample.generate(root, **s)
+    io.write_json(marker, s)
+
+
+def read_source(spec: dict, labelled: bool, on_truncated: str = "error") -> data.Entries:
+    path = Path(spec["path"])
+    if spec["format"] == "squad":
+        entries = data.read_squad(path, traditional=bool(spec.get("traditional", False)))
+    else:
+        entries = data.read_dgcnn(path, on_truncated=on_truncated, labelled=labelled)
+    if entries.note:
+        say(entries.note)
+    return entries
+
+
+def _compact(obj) -> str:
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":")) + "\n"
+
+
+# ---------------------------------------------------------------- 1. preprocess
+
+def preprocess(cfg: dict, out_dir, source: str = "auto") -> dict:
+    """Validated entries: <out>/train.json, test.json, gold.json (the test gold, {} when there is none)."""
+    out_dir = Path(out_dir)
+    kind, files = source_files(cfg, source)
+    if kind == "sample":
+        s = cfg["sample"]
+        say(f"no competition files in {cfg['raw_dir']}/ ({cfg['raw']['train']}) -> using a GENERATED SAMPLE "
+            f"({s['n_train']} train / {s['n_test']} test questions, {s['n_passages']} passages each) in "
+            f"{cfg['sample_dir']}/")
+        _ensure_sample(cfg)
+    for path in _paths(files):
+        if not Path(path).exists():
+            raise SystemExit(f"error: {path} not found")
+    train, first = [], {}
+    for spec in files["train"]:
+        entries = read_source(spec, True, cfg.get("on_truncated", "error"))
+        for e in entries:
+            if e["id"] in first:
+                raise SystemExit(f"error: {spec['path']}: id {e['id']!r} is also in {first[e['id']]}; ids must be "
+                                 f"unique over the training files")
+            first[e["id"]] = spec["path"]
+        train += entries
+        say(f"train: {len(entries)} questions, {sum(len(e['passages']) for e in entries)} passages ({spec['path']})")
+    test = list(read_source(files["test"], False, cfg.get("on_truncated", "error"))) if files["test"] else []
+    if files["test"]:
+        say(f"test: {len(test)} questions, {sum(len(e['passages']) for e in test)} passages ({files['test']['path']})")
+    else:
+        say("no test file: cross-validation only (predict and submit need one)")
+    gold, gold_from = _test_gold(files, test)
+    if gold_from:
+        say(f"test gold: {len(gold)} of {len(test)} test questions ({gold_from})")
+    dropped = 0
+    if cfg.get("drop_test_questions", True) and test:
+        asked = {normalise(e["question"]) for e in test}
+        kept = [e for e in train if normalise(e["question"]) not in asked]
+        dropped = len(train) - len(kept)
+        if dropped:
+            say(f"dropped {dropped} training questions that are also test questions (data.drop_test_questions)")
+        train = kept
+    if not train:
+        raise SystemExit("error: no training questions left")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    texts = {"train.json": _compact(train), "test.json": _compact(test), "gold.json": _compact(gold)}
+    for name, text in texts.items():
+        io.write_text_if_changed(out_dir / name, text)
+    counts = {"train_questions": len(train), "train_passages": sum(len(e["passages"]) for e in train),
+              "train_with_answer": sum(any(p.get("answer") for p in e["passages"]) for e in train),
+              "test_questions": len(test), "test_passages": sum(len(e["passages"]) for e in test),
+              "test_gold": len(gold), "dropped_test_questions": dropped}
+    manifest = {"source": kind, "files": files, "gold_from": gold_from, "counts": counts,
+                "data_fingerprint": io.short_hash({k: io.sha256_text(v) for k, v in texts.items()}, 16)}
+    io.write_json_if_changed(out_dir / "manifest.json", manifest)
+    return manifest
+
+
+def _test_gold(files: dict, test: list) -> tuple[dict, str | None]:
+    """The test gold: the gold file (Sogou's qid_answer_expand) when there is one, else the test file's own
+    passage answers when every passage has an answer field (a labelled file such as WebQA_test_ir_first200)."""
+    if not test:
+        return {}, None
+    ids = [e["id"] for e in test]
+    if files["gold"]:
+        full = data.read_answer_expand(files["gold"])
+        gold = {q: full[q] for q in ids if q in full}
+        if not gold:
+            raise SystemExit(f"error: the gold file {files['gold']} holds none of the {len(ids)} test ids "
+                             f"(e.g. {ids[:3]}); wrong file?")
+        return gold, files["gold"]
+    if all(p.get("answer") is not None for e in test for p in e["passages"]):
+        return gold_from_entries(test), f"the passage answers of {files['test']['path']}"
+    return {}, None
+
+
+def load_entries(processed_dir, split: str) -> list[dict]:
+    return io.read_json(Path(processed_dir) / f"{split}.json")
+
+
+# ---------------------------------------------------------------- 2. word vectors
+
+def wordvec_stamp(cfg: dict) -> dict:
+    """The resolved word2vec section plus the size and mtime of a user's vector file: make retrains or reloads
+    the vectors when either changes."""
+    out = {k: v for k, v in cfg.items() if not k.startswith("_")}
+    if cfg.get("path"):
+        p = Path(cfg["path"])
+        if not p.is_file():
+            raise SystemExit(f"error: word-vector file {p} not found (features.word2vec.path / QA_W2V)")
+        out["file"] = [p.stat().st_size, p.stat().st_mtime_ns]
+    return out
+
+
+def word_vectors(cfg: dict, processed_dir, out_dir) -> dict:
+    """<out>/words.json (the vocabulary, [PAD] and [UNK] first) and vectors.npy: gensim word2vec trained on the
+    segmented questions and passages, or the user's file (cfg['path'])."""
+    from . import encode as enc
+    _quiet_jieba()
+    out_dir = Path(out_dir)
+    if cfg.get("path"):
+        words, matrix = enc.load_word_vectors(cfg["path"], binary=cfg.get("binary"), limit=cfg.get("limit"))
+        kind, segmenter = "file", "jieba+vocab" if cfg.get("add_words", True) else "jieba"
+        say(f"word vectors: {len(words) - 2} words x {matrix.shape[1]} from {cfg['path']}")
+    else:
+        entries = load_entries(processed_dir, "train")
+        if cfg.get("corpus", "all") == "all":
+            entries += load_entries(processed_dir, "test")
+        elif cfg["corpus"] != "train":
+            raise SystemExit(f"error: features.word2vec.corpus must be 'all' or 'train', got {cfg['corpus']!r}")
+        sentences = enc.sentences(entries)
+        words, matrix = enc.train_word2vec(sentences, dim=int(cfg["dim"]), seed=int(cfg["seed"]), workers=1,
+                                           min_count=int(cfg["min_count"]), window=int(cfg["window"]),
+                                           epochs=int(cfg["epochs"]))
+        kind, segmenter = "trained", "jieba"
+        say(f"word2vec: {len(words) - 2} words x {matrix.shape[1]} trained on {len(sentences)} questions and "
+            f"passages ({cfg.get('corpus', 'all')})")
+    words_text = json.dumps(words, ensure_ascii=False) + "\n"
+    io.write_text_if_changed(out_dir / "words.json", words_text)
+    matrix = np.ascontiguousarray(matrix, np.float32)
+    io.save_npy(out_dir / "vectors.npy", matrix)
+    manifest = {"kind": kind, "path": cfg.get("path"), "segmenter": segmenter, "n_words": len(words),
+                "dim": int(matrix.shape[1]),
+                "fingerprint": io.short_hash({"words": io.sha256_text(words_text), "vectors": _array_sha(matrix),
+                                              "segmenter": segmenter}, 16)}
+    io.write_json_if_changed(out_dir / "manifest.json", manifest)
+    return manifest
+
+
+def _array_sha(a: np.ndarray) -> str:
+    import hashlib
+    return hashlib.sha256(np.ascontiguousarray(a).tobytes()).hexdigest()[:16]
+
+
+# ---------------------------------------------------------------- 3. encode
+
+def segmenter_for(wordvec_dir):
+    from . import encode as enc
+    _quiet_jieba()
+    manifest = io.read_json(Path(wordvec_dir) / "manifest.json")
+    if manifest["segmenter"] == "jieba+vocab":
+        return enc.make_segmenter(io.read_json(Path(wordvec_dir) / "words.json"))
+    return enc.segment
+
+
+def encode_features(cfg: dict, processed_dir, wordvec_dir, out_dir) -> dict:
+    """<out>/train.enc.npz (labelled rows), test.enc.npz, chars.json and manifest.json, whose data_fingerprint
+    (entries, word vectors, encode settings) names the data of every run."""
+    from . import encode as enc
+    processed_dir, wordvec_dir, out_dir = Path(processed_dir), Path(wordvec_dir), Path(out_dir)
+    train, test = load_entries(processed_dir, "train"), load_entries(processed_dir, "test")
+    chars = enc.build_char_vocab(train, int(cfg["char_min_count"]))
+    words = io.read_json(wordvec_dir / "words.json")
+    segment = segmenter_for(wordvec_dir)
+    args = {"q_max": int(cfg["q_max"]), "p_max": int(cfg["p_max"])}
+    labelled = enc.encode(train, chars, words, segment, **args, with_labels=True, progress=True)
+    unlabelled = enc.encode(test, chars, words, segment, **args, with_labels=False)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    labelled.save(out_dir / "train.enc.npz")
+    unlabelled.save(out_dir / "test.enc.npz")
+    chars_text = json.dumps(chars, ensure_ascii=False) + "\n"
+    io.write_text_if_changed(out_dir / "chars.json", chars_text)
+    processed = io.read_json(processed_dir / "manifest.json")
+    wordvec = io.read_json(wordvec_dir / "manifest.json")
+    manifest = {"source": processed["source"], "n_chars": len(chars), "n_words": len(words),
+                "word_vectors": {k: wordvec[k] for k in ("kind", "path", "dim", "segmenter")},
+                "encode": args, "rows": {"train": len(labelled), "test": len(unlabelled)},
+                "width": {"train": _width(labelled), "test": _width(unlabelled)}, "stats": labelled.stats,
+                "data_fingerprint": io.short_hash({"entries": processed["data_fingerprint"],
+                                                   "words": wordvec["fingerprint"], "chars": io.sha256_text(chars_text),
+                                                   "encode": args}, 16)}
+    io.write_json_if_changed(out_dir / "manifest.json", manifest)
+    s = labelled.stats
+    say(f"encoded {s['rows']} training rows ({s['with_answer']} with the answer) of {s['questions']} questions + "
+        f"{len(unlabelled)} test rows; {len(chars)} characters, {len(words)} words; answers not verbatim in their "
+        f"passage: {s['not_verbatim']}, lost past p_max={args['p_max']}: {s['answers_cut']}; questions cut at "
+        f"q_max={args['q_max']}: {s['questions_truncated']} -> {out_dir}")
+    return manifest
+
+
+def _width(e: Encoded) -> int:
+    return int(np.diff(e.p_off).max()) if len(e) else 0
+
+
+# ---------------------------------------------------------------- 4. folds
+
+def make_folds(params: dict, processed_dir) -> np.ndarray:
+    """The validation fold of every training row (passage): k folds of questions, shuffled with the seed; the
+    passages of a question, and questions with the same normalised text, share a fold."""
+    train = load_entries(processed_dir, "train")
+    keys = [normalise(e["question"]) or e["id"] for e in train]
+    groups = {k: i for i, k in enumerate(dict.fromkeys(keys))}
+    k = int(params["k"])
+    if k < 2:
+        raise SystemExit(f"error: folds.k must be at least 2, got {k}")
+    if len(groups) < k:
+        raise SystemExit(f"error: {len(groups)} distinct training questions cannot make {k} folds")
+    group_fold = assign_folds(k, int(params["seed"]), y=np.zeros(len(groups), int), stratify=False)
+    return np.array([group_fold[groups[key]] for key, e in zip(keys, train) for _ in e["passages"]], np.int16)
+
+
+# ---------------------------------------------------------------- CV data and scoring
+
+def decode_options(decode_cfg: dict, **override) -> dict:
+    opts = {"threshold": float(decode_cfg["threshold"]), "max_len": int(decode_cfg["max_answer_len"]),
+            "voting": bool(decode_cfg["voting"]), "all_spans": bool(decode_cfg.get("all_spans", False))}
+    return {**opts, **override}
+
+
+def decode_rows(entries: list[dict], enc: Encoded, rows, pred: dict, options: dict, every: bool = False) -> dict:
+    """{question id: answer} from the pointer probabilities of `rows` (pred row i is row rows[i]), the passages
+    of a question voting together. every=True answers every entry ("" when none of its rows is given)."""
+    from .decode import decode_question
+    by_q: dict[int, list] = {}
+    for i, r in enumerate(np.asarray(rows)):
+        by_q.setdefault(int(enc.row_q[r]), []).append(i)
+    start, end = pred["start"], pred["end"]
+    out = {e["id"]: "" for e in entries} if every else {}
+    for q, idx in by_q.items():
+        e = entries[q]
+        texts = [e["passages"][int(enc.row_passage[r])]["passage"][:enc.p_max] for r in np.asarray(rows)[idx]]
+        out[e["id"]] = decode_question([start[i] for i in idx], [end[i] for i in idx], texts, **options)
+    return out
+
+
+def score_answers(answers: dict, gold: dict) -> dict:
+    """The Sogou score of the answered questions that have gold (questions without any answer are not scored)."""
+    from . import metric
+    qids = [q for q in answers if q in gold]
+    if not qids:
+        return {"score": 0.0, "accuracy": 0.0, "f1": 0.0, "n": 0, "components": {"accuracy": 0.0, "f1": 0.0}}
+    r = metric.score(answers, gold, qids)
+    return {**r, "components": {"accuracy": r["accuracy"], "f1": r["f1"]}}
+
+
+class Scorer:
+    """Decodes the pointer probabilities of labelled rows and scores the questions as the Sogou tool does."""
+
+    def __init__(self, entries: list[dict], enc: Encoded, decode_cfg: dict):
+        self.entries, self.enc, self.options = entries, enc, decode_options(decode_cfg)
+        self.gold = gold_from_entries(entries)
+
+    def decode(self, rows, pred, **override) -> dict:
+        return decode_rows(self.entries, self.enc, rows, pred, {**self.options, **override})
+
+    def __call__(self, rows, pred, classes=None) -> dict:
+        return score_answers(self.decode(rows, pred), self.gold)
+
+
+def _features(features_dir) -> dict:
+    return io.read_json(Path(features_dir) / "manifest.json")
+
+
+def cv_data(processed_dir, features_dir, folds_path, decode_cfg: dict):
+    processed_dir, features_dir = Path(processed_dir), Path(features_dir)
+    entries = load_entries(processed_dir, "train")
+    enc = Encoded.load(features_dir / "train.enc.npz")
+    test = Encoded.load(features_dir / "test.enc.npz")
+    folds = np.load(folds_path)
+    if len(folds) != len(enc):
+        raise SystemExit(f"error: {folds_path} has {len(folds)} rows but {features_dir}/train.enc.npz has {len(enc)}; "
+                         f"rerun make qa-folds qa-encode")
+    scorer = Scorer(entries, enc, decode_cfg)
+    data_ = cv.CVData(x=enc.take(np.arange(len(enc))), y=np.arange(len(enc)), folds=folds,
+                      x_test=test.take(np.arange(len(test))), classes=None, score=scorer, headline="score")
+    return data_, scorer
+
+
+def model_factory(params: dict, scorer: Scorer, features_dir, wordvec_dir):
+    from .model import DGCNNReader
+    if params["model"] != "dgcnn":
+        raise SystemExit(f"error: unknown model '{params['model']}' (known: dgcnn)")
+    n_chars = _features(features_dir)["n_chars"]
+    matrix = np.load(Path(wordvec_dir) / "vectors.npy")
+    return lambda p, workdir, seed, classes: DGCNNReader(p, workdir, seed, classes, n_chars=n_chars,
+                                                         word_matrix=matrix,
+                                                         evaluate=lambda x, prob: scorer(x.index, prob))
+
+
+def open_run(params: dict, runs_dir, features_dir, folds_path) -> runlog.Run:
+    f = _features(features_dir)
+    return runlog.Run.create(runs_dir, params, f["data_fingerprint"], io.sha256_file(folds_path, 16),
+                             extra={"data_source": f["source"], "word_vectors": f["word_vectors"]["kind"]})
+
+
+# ---------------------------------------------------------------- 6. ensemble
+
+def blend_runs(params: dict, member_runs: list[str], runs_dir, processed_dir, features_dir, folds_path,
+               decode_cfg: dict) -> dict:
+    """Average the members' start and end probabilities (OOF and test) into a run like any other."""
+    runs_dir = Path(runs_dir)
+    members = [runlog.Run(runs_dir, r) for r in member_runs]
+    cvs = [io.read_json(m.dir / "cv.json") for m in members]
+    for key in ("data_fingerprint", "folds_fingerprint"):
+        if len({str(c[key]) for c in cvs}) > 1:
+            raise SystemExit(f"error: runs {member_runs} differ in {key}; rerun them on the same data and folds")
+    data_, scorer = cv_data(processed_dir, features_dir, folds_path, decode_cfg)
+    oof = cv.mean_pred([cv.load_pred(m.dir, "oof") for m in members])
+    test = cv.mean_pred([cv.load_pred(m.dir, "test") for m in members])
+    scored = np.flatnonzero(data_.folds >= 0)
+    report = scorer(scored, cv.take(oof, scored))
+    run = runlog.Run.create(runs_dir, {**params, "members": member_runs}, cvs[0]["data_fingerprint"],
+                            cvs[0]["folds_fingerprint"])
+    fold_scores = []
+    for k in range(data_.n_folds):
+        rows = np.flatnonzero(data_.folds == k)
+        fold_scores.append(scorer(rows, cv.take(oof, rows))["score"])
+    member_scores = {m.id: c["score"] for m, c in zip(members, cvs)}
+    result = cv.write_run(run, oof, test, report, fold_scores, None, "score", extra={
+        "members": member_scores,
+        "seconds": {"wall_total": round(sum(c["seconds"]["wall_total"] for c in cvs), 2)}})
+    for m, s in member_scores.items():
+        run.log(f"member {m}: score {s:.4f}")
+    run.log(f"ensemble of {len(members)}: score {result['score']:.4f} (accuracy {report['accuracy']:.4f}, "
+            f"F1 {report['f1']:.4f}) -> {run.dir}")
+    return result
+
+
+# ---------------------------------------------------------------- 7-9. evaluate, predict, submit
+
+def _line(r: dict) -> str:
+    return f"score {r['score']:.4f} (accuracy {r['accuracy']:.4f}, F1 {r['f1']:.4f}, {r['n']} questions)"
+
+
+def _test_set(processed_dir, features_dir, run_dir):
+    entries = load_entries(processed_dir, "test")
+    if not entries:
+        raise SystemExit("error: no test questions were preprocessed; put test.json in data/raw/qa/ (or files.test "
+                         "in the data config)")
+    enc = Encoded.load(Path(features_dir) / "test.enc.npz")
+    prob = cv.load_pred(run_dir, "test")
+    if len(prob["start"]) != len(enc):
+        raise SystemExit(f"error: {run_dir}/test.npz has {len(prob['start'])} rows but the test split has {len(enc)} "
+                         f"passages; the run predates the current data: retrain it")
+    return entries, enc, prob
+
+
+def evaluate(run_dir, processed_dir, features_dir, folds_path, decode_cfg: dict) -> dict:
+    """Decode the run's OOF probabilities with the decode config (and with voting switched the other way), and
+    the test probabilities when the test gold exists: eval.json and oof_predictions.jsonl in the run folder."""
+    run_dir = Path(run_dir)
+    data_, scorer = cv_data(processed_dir, features_dir, folds_path, decode_cfg)
+    oof = cv.load_pred(run_dir, "oof")
+    scored = np.flatnonzero(data_.folds >= 0)
+    voting = bool(decode_cfg["voting"])
+    answers = scorer.decode(scored, cv.take(oof, scored))
+    report = {"decode": decode_cfg, "cv": score_answers(answers, scorer.gold),
+              "cv_voting" if not voting else "cv_no_voting":
+                  score_answers(scorer.decode(scored, cv.take(oof, scored), voting=not voting), scorer.gold)}
+    from . import metric
+    lines = []
+    for e in scorer.entries:
+        if e["id"] in answers:
+            g = scorer.gold.get(e["id"])
+            row = metric.evaluate({e["id"]: answers[e["id"]]}, {e["id"]: g})[0] if g else None
+            lines.append(json.dumps({"id": e["id"], "question": e["question"], "pred": answers[e["id"]],
+                                     "gold": metric.accepted(g) if g else None,
+                                     "correct": row["correct"] if row else None,
+                                     "f1": round(row["f1"], 4) if row else None}, ensure_ascii=False))
+    io.write_text(run_dir / "oof_predictions.jsonl", "\n".join(lines) + "\n")
+    say(f"{run_dir.name}: cross-validation (OOF, decode threshold {decode_cfg['threshold']}, max length "
+        f"{decode_cfg['max_answer_len']}): voting {'on' if voting else 'off'}: {_line(report['cv'])}")
+    other = report.get("cv_no_voting") or report.get("cv_voting")
+    say(f"{run_dir.name}: cross-validation, voting {'off' if voting else 'on'}: {_line(other)}")
+    gold = io.read_json(Path(processed_dir) / "gold.json")
+    if gold:
+        entries, enc, prob = _test_set(processed_dir, features_dir, run_dir)
+        opts = decode_options(decode_cfg)
+        rows = np.arange(len(enc))
+        report["test"] = {}
+        for name, v in (("voting", True), ("no_voting", False)):
+            ans = decode_rows(entries, enc, rows, prob, {**opts, "voting": v}, every=True)
+            report["test"][name] = score_answers(ans, gold)
+        source = io.read_json(Path(processed_dir) / "manifest.json").get("gold_from")
+        say(f"{run_dir.name}: test ({source}): with voting {_line(report['test']['voting'])}")
+        say(f"{run_dir.name}: test: without voting {_line(report['test']['no_voting'])}")
+    io.write_json(run_dir / "eval.json", report)
+    return report
+
+
+def _clean(answer: str) -> str:
+    """An answer on one id<TAB>answer line: tabs and line breaks become spaces."""
+    return re.sub(r"[\t\r\n\u2028\u2029\x0b\x0c\x1c-\x1e\x85]+", " ", answer).strip()
+
+
+def predict(run_dir, processed_dir, features_dir, decode_cfg: dict) -> tuple[list[str], list[str]]:
+    """(ids, answers) of the test questions in input order; writes <run>/predictions.tsv."""
+    run_dir = Path(run_dir)
+    entries, enc, prob = _test_set(processed_dir, features_dir, run_dir)
+    answers = decode_rows(entries, enc, np.arange(len(enc)), prob, decode_options(decode_cfg), every=True)
+    ids = [e["id"] for e in entries]
+    out = [_clean(answers[i]) for i in ids]
+    io.write_text(run_dir / "predictions.tsv", "".join(f"{i}\t{a}\n" for i, a in zip(ids, out)))
+    return ids, out
+
+
+def submit(run_dir, processed_dir, features_dir, out_dir, decode_cfg: dict) -> Path:
+    """submissions/qa/<run>.txt: one id<TAB>answer line per test question, in input order, validated, atomic."""
+    run_dir = Path(run_dir)
+    ids, answers = predict(run_dir, processed_dir, features_dir, decode_cfg)
+    out = Path(out_dir) / f"{run_dir.name}.txt"
+    n = data.write_submission(out, ids, answers, expected_ids=ids)
+    if data.read_submission(out) != dict(zip(ids, answers)):      # read back: exactly what was meant
+        raise QADataError(f"{out}: reads back differently from what was written")
+    say(f"submission: {n} lines ({sum(not a for a in answers)} empty answers) -> {out}")
+    return out
