@@ -236,6 +236,19 @@ def test_model_builds_with_ema_and_masks_padding():
     assert not build_dgcnn(30, np.zeros((20, 8), "float32"), {**TINY, "ema": None}).optimizer.use_ema
 
 
+def test_ema_momentum_fits_the_run():
+    from kexue.qa.model import ema_momentum
+    assert ema_momentum("auto", 540) == (1 - 1 / 54, None)         # averages over a tenth of the run
+    assert ema_momentum("auto", 10**6)[0] == 0.9999                 # never past the post's value
+    assert ema_momentum("auto", 20)[0] == 0.9                       # at least 10 steps
+    assert ema_momentum(None, 500) == (0.0, None) and ema_momentum(0, 500) == (0.0, None)
+    assert ema_momentum(0.99, 5000) == (0.99, None)
+    m, warning = ema_momentum(0.9999, 540)                          # the post's momentum on a short run
+    assert m == 0.9999 and "95% the random initialisation" in warning and "ema=auto" in warning
+    with pytest.raises(ValueError, match="ema must be auto"):
+        ema_momentum(1.5, 100)
+
+
 def _synthetic(n=8):
     rng = np.random.default_rng(5)
     pool = list("甲乙丙丁戊己庚辛壬癸子丑寅卯辰巳午未申酉")
@@ -303,3 +316,51 @@ def test_voting_changes_the_answer():
     assert decode_question(s, e, t, voting=False) == "北京"
     assert decode_question(s, e, t, voting=True) == "上海市"
     assert decode_question(s, e, t, threshold=0.9) == ""
+
+
+def test_windows_of_a_passage_vote_once():
+    from kexue.qa.decode import decode_question
+
+    def row(text, span, p):
+        s, e = np.zeros(len(text)), np.zeros(len(text))
+        i = text.index(span)
+        s[i], e[i + len(span) - 1] = p, p
+        return s, e, text
+
+    # "上海" sits in the overlap of two windows of passage 0; "北京" is in passage 1 only, more confident
+    rows = [row("甲乙上海", "上海", 0.8), row("上海丙丁", "上海", 0.8), row("在北京", "北京", 0.85)]
+    s, e, t = zip(*rows)
+    assert decode_question(s, e, t) == "上海"                  # two votes of 0.64: 0.82 / 2.28 = 0.36 > 0.30
+    assert decode_question(s, e, t, passages=[0, 0, 1]) == "北京"      # one vote: 0.41 / 1.64 = 0.25 < 0.30
+
+
+def test_long_passages_become_overlapping_windows(tmp_path):
+    from kexue.qa.decode import decode
+    from kexue.qa.encode import SPECIALS, Encoded, build_char_vocab, encode, window_offsets
+    assert window_offsets(5, 8, 4) == [0] and window_offsets(20, 8, None) == [0]
+    assert window_offsets(20, 8, 6) == [0, 6, 12] and window_offsets(17, 8, 4) == [0, 4, 8, 9]
+    with pytest.raises(ValueError, match="p_stride"):
+        window_offsets(20, 8, 9)
+    # the answer at 10..11 is whole in windows 4..11 and 8..15 but crosses no cut; the one at 18..19 is in the last
+    text = "0123456789北京456789北京"
+    entries = [{"id": "1", "question": "哪里", "passages": [{"passage": text, "answer": "北京"},
+                                                          {"passage": "短的", "answer": ""}]}]
+    chars = build_char_vocab(entries, 1)
+    enc = encode(entries, chars, SPECIALS, segment=list, p_max=8, p_stride=4)
+    assert enc.row_offset.tolist() == [0, 4, 8, 12, 0] and enc.row_passage.tolist() == [0, 0, 0, 0, 1]
+    assert [enc.row_text(entries, i) for i in range(5)] == [text[0:8], text[4:12], text[8:16], text[12:20], "短的"]
+    assert [np.flatnonzero(enc.row(i)["start"]).tolist() for i in range(5)] == [[], [6], [2], [6], []]
+    assert enc.labels["has_answer"].tolist() == [0, 1, 1, 1, 0]
+    assert {k: enc.stats[k] for k in ("occurrences", "occurrences_cut", "passages_windowed", "passages_truncated",
+                                      "answers_cut")} == \
+        {"occurrences": 2, "occurrences_cut": 0, "passages_windowed": 1, "passages_truncated": 0, "answers_cut": 0}
+    cut = encode(entries, chars, SPECIALS, segment=list, p_max=8)              # no stride: the post's cut
+    assert cut.row_offset.tolist() == [0, 0] and cut.stats["answers_cut"] == 1
+
+    # the decoder reads each row's window, not the passage's head
+    starts = [np.zeros(len(enc.row(i)["p_chars"])) for i in range(5)]
+    ends = [z.copy() for z in starts]
+    starts[3][6], ends[3][7] = 0.9, 0.9
+    assert decode(entries, enc, starts, ends) == {"1": "北京"}
+    enc.save(tmp_path / "w.npz")
+    assert Encoded.load(tmp_path / "w.npz").row_offset.tolist() == [0, 4, 8, 12, 0]

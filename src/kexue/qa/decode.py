@@ -43,12 +43,18 @@ def vote(proposals) -> dict[str, float]:
 
 
 def decode_question(starts, ends, texts, threshold: float = 0.1, max_len: int = 12, voting: bool = True,
-                    all_spans: bool = False) -> str:
-    """The answer to one question from its passages' pointer probabilities (lists aligned with texts).
-    all_spans=True lets every candidate of a passage vote, as the post's code does, not only its best."""
+                    all_spans: bool = False, passages=None) -> str:
+    """The answer to one question from its rows' pointer probabilities (lists aligned with texts).
+    all_spans=True lets every candidate of a passage vote, as the post's code does, not only its best.
+    passages[i] names the passage row i is a window of: a passage's windows pool their candidates (best score
+    per span) and the passage votes once, so the overlap of two windows does not count twice."""
+    by_passage: dict = {}
+    for i, (s, e, text) in enumerate(zip(starts, ends, texts)):
+        spans = by_passage.setdefault(i if passages is None else passages[i], {})
+        for span, p in passage_spans(s, e, text, threshold, max_len).items():
+            spans[span] = max(spans.get(span, 0.0), p)
     proposals = []
-    for s, e, text in zip(starts, ends, texts):
-        spans = passage_spans(s, e, text, threshold, max_len)
+    for spans in by_passage.values():
         if spans:
             proposals += list(spans.items()) if all_spans else [max(spans.items(), key=lambda kv: kv[1])]
     if not proposals:
@@ -62,9 +68,9 @@ def decode(entries, enc, starts, ends, **options) -> dict[str, str]:
     probabilities (padded rows are fine). options go to decode_question."""
     by_question: dict[int, list] = {}
     for i, (q, k) in enumerate(zip(enc.row_q, enc.row_passage)):
-        by_question.setdefault(int(q), []).append((starts[i], ends[i], entries[q]["passages"][k]["passage"]))
+        by_question.setdefault(int(q), []).append((starts[i], ends[i], enc.row_text(entries, i), int(k)))
     out = {}
     for q, e in enumerate(entries):
-        s, t, texts = zip(*by_question[q]) if q in by_question else ((), (), ())
-        out[e["id"]] = decode_question(s, t, [x[:enc.p_max] for x in texts], **options)
+        s, t, texts, passages = zip(*by_question[q]) if q in by_question else ((), (), (), ())
+        out[e["id"]] = decode_question(s, t, texts, passages=passages, **options)
     return out

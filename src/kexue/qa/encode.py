@@ -8,8 +8,11 @@ at its first character and end 1 at its last. An answer that is not itself a sub
 wrong. Such passages, and passages whose every occurrence lies past the truncation, become rows without an
 answer (has_answer 0); `stats` counts both.
 
-Truncation keeps the first q_max characters of a question and the first p_max of a passage (the post crops
-training passages at random instead, and predicts on whole passages); an occurrence crossing the cut is lost.
+A question keeps its first q_max characters. A passage longer than p_max becomes overlapping windows of p_max
+characters, p_stride apart, the last one ending on the passage's end (a row each, `row_offset` its first
+character; an occurrence is marked in every window that holds it whole); with p_stride null it is cut at p_max as
+in the post's code, and an occurrence crossing the cut is lost. Decoding merges a passage's windows back into one
+passage before voting.
 
 Word vectors: `train_word2vec` on the segmented training text, or `load_word_vectors` for a published file. Both
 return (vocab, matrix) with rows 0 [PAD] and 1 [UNK] all zeros (the post gives out-of-vocabulary words a zero
@@ -138,12 +141,14 @@ class Encoded:
     p_off: np.ndarray
     row_q: np.ndarray
     row_passage: np.ndarray
+    row_offset: np.ndarray
     q_max: int
     p_max: int
     labels: dict = field(default_factory=dict)
     stats: dict = field(default_factory=dict)
 
-    ARRAYS = ("qid", "q_chars", "q_words", "q_off", "p_chars", "p_words", "p_off", "row_q", "row_passage")
+    ARRAYS = ("qid", "q_chars", "q_words", "q_off", "p_chars", "p_words", "p_off", "row_q", "row_passage",
+              "row_offset")
 
     def __len__(self):
         return len(self.row_q)
@@ -160,6 +165,12 @@ class Encoded:
     def take(self, idx) -> EncodedView:
         return EncodedView(self, np.asarray(idx))
 
+    def row_text(self, entries, i: int) -> str:
+        """The passage text row i encodes (its window), from the entries it was encoded from."""
+        text = entries[int(self.row_q[i])]["passages"][int(self.row_passage[i])]["passage"]
+        off = int(self.row_offset[i])
+        return text[off:off + self.p_max]
+
     def save(self, path) -> None:
         from ..core import io
         arrays = {k: getattr(self, k) for k in self.ARRAYS}
@@ -173,7 +184,9 @@ class Encoded:
     def load(cls, path) -> Encoded:
         with np.load(path) as z:
             q_max, p_max = (int(v) for v in z["maxima"])
-            return cls(**{k: z[k] for k in cls.ARRAYS}, q_max=q_max, p_max=p_max,
+            arrays = {k: z[k] for k in cls.ARRAYS if k in z.files}
+            arrays.setdefault("row_offset", np.zeros(len(arrays["row_q"]), np.int32))   # before windows
+            return cls(**arrays, q_max=q_max, p_max=p_max,
                        labels={k[6:]: z[k] for k in z.files if k.startswith("label_")},
                        stats=json.loads(str(z["stats"])))
 
@@ -201,18 +214,28 @@ def _ids(text: str, segment, char2id: dict, word2id: dict) -> tuple[list[int], l
     return [char2id.get(c, UNK) for c in text], [i for w in words for i in [word2id.get(w, UNK)] * len(w)]
 
 
+def window_offsets(n: int, p_max: int, p_stride: int | None) -> list[int]:
+    """First characters of the windows of a passage of n characters: [0] when it fits (or p_stride is None:
+    cut), else every p_stride characters, the last window ending on the passage's last character."""
+    if not p_stride or n <= p_max:
+        return [0]
+    if not 0 < p_stride <= p_max:
+        raise ValueError(f"p_stride must be in 1..p_max ({p_max}), not {p_stride}: windows would skip text")
+    return [*range(0, n - p_max, p_stride), n - p_max]
+
+
 def encode(entries, chars: list[str], words: list[str], segment=segment, q_max: int = 64, p_max: int = 256,
-           with_labels: bool = True, progress: bool = False) -> Encoded:
-    """Encode every (question, passage) pair of entries. chars and words are vocabularies (index = id, [PAD]
-    and [UNK] first): build_char_vocab, and the vocab of train_word2vec or load_word_vectors. with_labels
+           p_stride: int | None = None, with_labels: bool = True, progress: bool = False) -> Encoded:
+    """Encode every (question, passage window) pair of entries. chars and words are vocabularies (index = id,
+    [PAD] and [UNK] first): build_char_vocab, and the vocab of train_word2vec or load_word_vectors. with_labels
     needs every passage's answer (None marks a test passage: encode those with with_labels=False)."""
     from tqdm import tqdm
     char2id = {c: i for i, c in enumerate(chars)}
     word2id = {w: i for i, w in enumerate(words)}
-    qid, qc, qw, q_off, pc, pw, p_off, row_q, row_p = [], [], [], [0], [], [], [0], [], []
+    qid, qc, qw, q_off, pc, pw, p_off, row_q, row_p, row_off = [], [], [], [0], [], [], [0], [], [], []
     starts, ends, has = [], [], []
     stats = Counter(questions=0, rows=0, with_answer=0, occurrences=0, questions_truncated=0,
-                    passages_truncated=0, answers_cut=0, occurrences_cut=0, not_verbatim=0)
+                    passages_truncated=0, passages_windowed=0, answers_cut=0, occurrences_cut=0, not_verbatim=0)
     for e in tqdm(entries, desc="encode", unit="q", disable=not progress, mininterval=2):
         if with_labels and any(p.get("answer") is None for p in e["passages"]):
             raise QADataError(f"entry {e['id']!r}: a passage has no answer field; encode test files with "
@@ -225,43 +248,52 @@ def encode(entries, chars: list[str], words: list[str], segment=segment, q_max: 
         qid.append(e["id"])
         for k, p in enumerate(e["passages"]):
             text = p["passage"]
-            stats["passages_truncated"] += len(text) > p_max
-            c, w = _ids(text[:p_max], segment, char2id, word2id)
-            pc += c
-            pw += w
-            p_off.append(len(pc))
-            row_q.append(len(qid) - 1)
-            row_p.append(k)
-            if with_labels:
-                s, t = _labels(text, p["answer"], p_max, stats)
-                starts += s
-                ends += t
-                has.append(int(any(s)))
+            offsets = window_offsets(len(text), p_max, p_stride)
+            stats["passages_truncated"] += len(offsets) == 1 and len(text) > p_max
+            stats["passages_windowed"] += len(offsets) > 1
+            labels = _labels(text, p["answer"], offsets, p_max, stats) if with_labels else None
+            for i, off in enumerate(offsets):
+                c, w = _ids(text[off:off + p_max], segment, char2id, word2id)
+                pc += c
+                pw += w
+                p_off.append(len(pc))
+                row_q.append(len(qid) - 1)
+                row_p.append(k)
+                row_off.append(off)
+                if labels:
+                    s, t = labels[i]
+                    starts += s
+                    ends += t
+                    has.append(int(any(s)))
     stats.update(questions=len(qid), rows=len(row_q), with_answer=sum(has))
     enc = Encoded(np.asarray(qid, str), np.asarray(qc, np.int32), np.asarray(qw, np.int32),
                   np.asarray(q_off, np.int64), np.asarray(pc, np.int32), np.asarray(pw, np.int32),
                   np.asarray(p_off, np.int64), np.asarray(row_q, np.int32), np.asarray(row_p, np.int32),
-                  q_max=q_max, p_max=p_max, stats=dict(stats))
+                  np.asarray(row_off, np.int32), q_max=q_max, p_max=p_max, stats=dict(stats))
     if with_labels:
         enc.labels = {"start": np.asarray(starts, np.int8), "end": np.asarray(ends, np.int8),
                       "has_answer": np.asarray(has, np.int8)}
     return enc
 
 
-def _labels(passage: str, answer: str, p_max: int, stats: Counter) -> tuple[list[int], list[int]]:
-    n = min(len(passage), p_max)
-    start, end = [0] * n, [0] * n
+def _labels(passage: str, answer: str, offsets: list[int], p_max: int, stats: Counter) -> list[tuple]:
+    """(start, end) 0/1 lists for each window of the passage; stats count per passage."""
+    windows = [min(len(passage) - off, p_max) for off in offsets]
+    out = [([0] * n, [0] * n) for n in windows]
     if not answer:
-        return start, end
+        return out
     found = [m.start() for m in re.finditer(re.escape(answer), passage)]
-    kept = [s for s in found if s + len(answer) <= p_max]
-    for s in kept:
-        start[s], end[s + len(answer) - 1] = 1, 1
+    kept = set()
+    for (start, end), off, n in zip(out, offsets, windows):
+        for f in found:
+            if off <= f and f + len(answer) <= off + n:
+                start[f - off], end[f - off + len(answer) - 1] = 1, 1
+                kept.add(f)
     stats["occurrences"] += len(kept)
     stats["occurrences_cut"] += len(found) - len(kept)
     stats["not_verbatim"] += not found
     stats["answers_cut"] += bool(found) and not kept
-    return start, end
+    return out
 
 
 def pad_batch(rows: list[dict], multiple: int = 8):

@@ -10,8 +10,8 @@ Trained with the binary focal loss on start and end over the passage's character
 summed over the two pointers); presence learns only through them, as in the post. Weights are averaged by the
 optimizer's own EMA (`use_ema`): Keras keeps the average beside the weights, writes it into the model when fit()
 ends, and `keras.callbacks.SwapEMAWeights` evaluates with it between epochs. Keras' EMA has no bias correction
-and starts from the initial weights, so its momentum must fit the run: 0.9999 (the post) wants tens of thousands
-of steps. Differences from the post: Adam instead of RAdam (Keras has none); the loss is not scaled by 100 (the
+and starts from the initial weights, so its momentum must fit the run (ema_momentum): 0.9999 (the post) wants
+tens of thousands of steps. Differences from the post: Adam instead of RAdam (Keras has none); the loss is not scaled by 100 (the
 post's scale is for display, Adam ignores it); every passage is a training row instead of one random passage per
 question and epoch. Set the mixed-precision policy before building: the pointers and the loss stay float32.
 """
@@ -52,8 +52,29 @@ class DGCNN(keras.Model):
         return loss + (ops.sum(self.losses) if self.losses else 0.0)
 
 
+def ema_momentum(ema, steps: int) -> tuple[float, str | None]:
+    """The EMA momentum for a run of `steps` optimizer steps, and a warning when it does not fit the run.
+
+    Keras' EMA starts from the initial weights with no bias correction, so a momentum m averages over about
+    1 / (1 - m) steps and leaves a weight of m**steps on the random initialisation: 0.9999 after 500 steps is
+    still 95% initialisation. `auto` averages over a tenth of the run (at most 0.9999); a number is kept as it is,
+    with a warning when it averages over more than a third of the run. None or 0: no EMA."""
+    if ema in (None, 0, 0.0, False):
+        return 0.0, None
+    if ema == "auto":
+        return min(0.9999, 1.0 - 1.0 / max(10.0, steps / 10.0)), None
+    m = float(ema)
+    if not 0.0 < m < 1.0:
+        raise ValueError(f"dgcnn: ema must be auto, null or a momentum in (0, 1), not {ema!r}")
+    if 1.0 / (1.0 - m) > steps / 3.0:
+        return m, (f"ema {m} averages over ~{1.0 / (1.0 - m):,.0f} steps but this fold trains {steps:,}: the "
+                   f"kept weights are {m ** steps:.0%} the random initialisation. Use ema=auto or a smaller "
+                   f"momentum (e.g. {1.0 - 10.0 / max(steps, 10):.3f})")
+    return m, None
+
+
 def make_optimizer(cfg: dict):
-    """Adam at cfg['lr'] with the weight EMA on when cfg['ema'] (the momentum) is set."""
+    """Adam at cfg['lr'] with the weight EMA on when cfg['ema'] (a momentum, resolved by ema_momentum) is set."""
     ema = float(cfg.get("ema") or 0.0)
     return keras.optimizers.Adam(float(cfg["lr"]), use_ema=ema > 0, ema_momentum=ema or 0.99)
 
@@ -175,8 +196,12 @@ class DGCNNReader:
 
         from ..core import io
         p, wd = self.params, self.workdir
-        self._build()
         epochs, bs = int(p["epochs"]), int(p["batch_size"])
+        ema, warning = ema_momentum(p.get("ema"), -(-len(x_train) // bs) * epochs)
+        if warning:
+            print(f"warning: {warning}", file=sys.stderr, flush=True)
+        self.params = p = {**p, "ema": ema}
+        self._build()
         epoch = [0]
         data = dataset(x_train, bs, self.seed, epoch=lambda: epoch[0])
         best_path, best_json, history = wd / "best.weights.h5", wd / "best.json", wd / "history.jsonl"
@@ -226,7 +251,8 @@ class DGCNNReader:
         if select and best_path.exists():
             self.net.load_weights(best_path)
         speed = io.read_json(wd / "speed.json") if (wd / "speed.json").exists() else {}
-        return {"best": best if select else None, "params": int(self.net.count_params()), "epochs": epochs, **speed}
+        return {"best": best if select else None, "params": int(self.net.count_params()), "epochs": epochs,
+                "ema": ema, **speed}
 
     def load(self):
         """The fold's best (else last) weights, for predicting without training again."""

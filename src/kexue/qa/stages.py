@@ -283,7 +283,8 @@ def encode_features(cfg: dict, processed_dir, wordvec_dir, out_dir) -> dict:
     chars = enc.build_char_vocab(train, int(cfg["char_min_count"]))
     words = io.read_json(wordvec_dir / "words.json")
     segment = segmenter_for(wordvec_dir)
-    args = {"q_max": int(cfg["q_max"]), "p_max": int(cfg["p_max"])}
+    args = {"q_max": int(cfg["q_max"]), "p_max": int(cfg["p_max"]),
+            "p_stride": int(cfg["p_stride"]) if cfg.get("p_stride") else None}
     labelled = enc.encode(train, chars, words, segment, **args, with_labels=True, progress=True)
     unlabelled = enc.encode(test, chars, words, segment, **args, with_labels=False)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -304,7 +305,8 @@ def encode_features(cfg: dict, processed_dir, wordvec_dir, out_dir) -> dict:
     s = labelled.stats
     say(f"encoded {s['rows']} training rows ({s['with_answer']} with the answer) of {s['questions']} questions + "
         f"{len(unlabelled)} test rows; {len(chars)} characters, {len(words)} words; answers not verbatim in their "
-        f"passage: {s['not_verbatim']}, lost past p_max={args['p_max']}: {s['answers_cut']}; questions cut at "
+        f"passage: {s['not_verbatim']}, lost past p_max={args['p_max']}: {s['answers_cut']}; passages in windows: "
+        f"{s.get('passages_windowed', 0)}; questions cut at "
         f"q_max={args['q_max']}: {s['questions_truncated']} -> {out_dir}")
     return manifest
 
@@ -349,8 +351,10 @@ def decode_rows(entries: list[dict], enc: Encoded, rows, pred: dict, options: di
     out = {e["id"]: "" for e in entries} if every else {}
     for q, idx in by_q.items():
         e = entries[q]
-        texts = [e["passages"][int(enc.row_passage[r])]["passage"][:enc.p_max] for r in np.asarray(rows)[idx]]
-        out[e["id"]] = decode_question([start[i] for i in idx], [end[i] for i in idx], texts, **options)
+        own = np.asarray(rows)[idx]
+        out[e["id"]] = decode_question([start[i] for i in idx], [end[i] for i in idx],
+                                       [enc.row_text(entries, r) for r in own],
+                                       passages=[int(enc.row_passage[r]) for r in own], **options)
     return out
 
 
