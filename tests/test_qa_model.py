@@ -336,7 +336,13 @@ def test_windows_of_a_passage_vote_once():
 
 def test_long_passages_become_overlapping_windows(tmp_path):
     from kexue.qa.decode import decode
-    from kexue.qa.encode import SPECIALS, Encoded, build_char_vocab, encode, window_offsets
+    from kexue.qa.encode import (
+        SPECIALS,
+        Encoded,
+        build_char_vocab,
+        encode,
+        window_offsets,
+    )
     assert window_offsets(5, 8, 4) == [0] and window_offsets(20, 8, None) == [0]
     assert window_offsets(20, 8, 6) == [0, 6, 12] and window_offsets(17, 8, 4) == [0, 4, 8, 9]
     with pytest.raises(ValueError, match="p_stride"):
