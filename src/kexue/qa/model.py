@@ -160,12 +160,6 @@ def predict(model, data, batch_size: int = 256):
     return starts, ends, presence
 
 
-def _save_weights(model, path) -> None:
-    tmp = path.with_name(f".{path.name[:-len('.weights.h5')]}.partial.weights.h5")
-    model.save_weights(tmp)
-    tmp.replace(path)
-
-
 class DGCNNReader:
     """The model behind `model: dgcnn` (configs/qa/dgcnn.yaml) in the core CV loop's interface: fit() on an
     EncodedView of training rows, predict() -> {"start", "end"}: (rows, width) float16 pointer probabilities,
@@ -190,12 +184,10 @@ class DGCNNReader:
         self.net = build_dgcnn(self.n_chars, self.word_matrix, self.params)
 
     def fit(self, x_train, y_train=None, x_valid=None, y_valid=None) -> dict:
-        import json
         import sys
-        import time
 
-        from ..core import io
-        p, wd = self.params, self.workdir
+        from ..core.keras_fit import fit_fold
+        p = self.params
         epochs, bs = int(p["epochs"]), int(p["batch_size"])
         ema, warning = ema_momentum(p.get("ema"), -(-len(x_train) // bs) * epochs)
         if warning:
@@ -203,65 +195,20 @@ class DGCNNReader:
         self.params = p = {**p, "ema": ema}
         self._build()
         epoch = [0]
-        data = dataset(x_train, bs, self.seed, epoch=lambda: epoch[0])
-        best_path, best_json, history = wd / "best.weights.h5", wd / "best.json", wd / "history.jsonl"
-        best = io.read_json(best_json) if best_json.exists() else {"score": -1.0}
         select = bool(p.get("select_best", True)) and self.evaluate is not None and x_valid is not None \
             and len(x_valid) > 0
-        reader = self
-
-        class EpochEnd(keras.callbacks.Callback):
-            t0 = time.time()
-
-            def on_epoch_begin(self, e, logs=None):
-                epoch[0] = e
-
-            def on_epoch_end(self, e, logs=None):       # after SwapEMAWeights: the model holds the EMA weights
-                row = {"epoch": e, "loss": float((logs or {}).get("loss", np.nan)),
-                       "seconds": round(time.time() - EpochEnd.t0, 1)}
-                if select:
-                    row["valid"] = reader.evaluate(x_valid, reader.predict(x_valid))
-                    score = row["valid"]["score"]
-                    if score > best["score"]:
-                        best.update(score=score, epoch=e)
-                        _save_weights(self.model, best_path)
-                        io.write_json(best_json, best)
-                    print(f"epoch {e + 1}/{epochs}: loss {row['loss']:.4f}, valid score {score:.4f} "
-                          f"(best {best['score']:.4f} at epoch {best['epoch'] + 1})", flush=True)
-                EpochEnd.t0 = time.time()
-                with open(history, "a", encoding="utf-8") as f:   # per epoch: a killed run leaves its trace
-                    f.write(json.dumps(row) + "\n")
-
-        last = wd / "last.weights.h5"
-        if last.exists():                                        # trained, killed before predicting
-            self.net.load_weights(last)
-        else:
-            # BackupAndRestore first: it saves the raw weights and the EMA before SwapEMAWeights swaps them
-            callbacks = [keras.callbacks.BackupAndRestore(str(wd / "backup"), double_checkpoint=True)]
-            if self.net.optimizer.use_ema:
-                callbacks.append(keras.callbacks.SwapEMAWeights(swap_on_epoch=True))
-            callbacks += [EpochEnd(), *self.callbacks]
-            verbose = p.get("verbose", "auto")
-            verbose = (1 if sys.stdout.isatty() else 2) if verbose == "auto" else int(verbose)
-            t0 = time.time()
-            # shuffle=False: the generator shuffles (by epoch seed); Keras cannot shuffle a tf.data stream
-            self.net.fit(data, epochs=epochs, verbose=verbose, shuffle=False, callbacks=callbacks)
-            _save_weights(self.net, last)                       # fit() ends by writing the EMA weights in
-            io.write_json(wd / "speed.json", {"rows_per_s": round(len(x_train) * epochs / (time.time() - t0), 1)})
-        if select and best_path.exists():
-            self.net.load_weights(best_path)
-        speed = io.read_json(wd / "speed.json") if (wd / "speed.json").exists() else {}
-        return {"best": best if select else None, "params": int(self.net.count_params()), "epochs": epochs,
-                "ema": ema, **speed}
+        info = fit_fold(self.net, dataset(x_train, bs, self.seed, epoch=lambda: epoch[0]), epochs, self.workdir,
+                        len(x_train), evaluate=(lambda: self.evaluate(x_valid, self.predict(x_valid))) if select
+                        else None, verbose=p.get("verbose", "auto"), callbacks=self.callbacks,
+                        epoch_begin=lambda e: epoch.__setitem__(0, e))
+        return {**info, "params": int(self.net.count_params()), "epochs": epochs, "ema": ema}
 
     def load(self):
         """The fold's best (else last) weights, for predicting without training again."""
+        from ..core.keras_fit import load_trained
         self._build()
-        for name in ("best.weights.h5", "last.weights.h5"):
-            if (self.workdir / name).exists():
-                self.net.load_weights(self.workdir / name)
-                return self
-        raise FileNotFoundError(f"{self.workdir}: no trained weights; train this fold first")
+        load_trained(self.net, self.workdir)
+        return self
 
     def predict(self, x) -> dict:
         base = getattr(x, "base", x)

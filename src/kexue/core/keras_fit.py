@@ -1,0 +1,97 @@
+"""One fold's Keras training with the habits every neural solution shares: keep the best epoch by the validation
+score, resume a killed fold, leave a trace per epoch.
+
+A fold's folder holds
+    best.weights.h5 + best.json   the epoch with the best `evaluate()` score so far (with the EMA weights)
+    last.weights.h5               the weights fit() ended with: their presence means training finished
+    history.jsonl                 one line per epoch: loss, seconds, validation metrics
+    backup/                       keras BackupAndRestore: a killed fit() resumes at its last finished epoch
+    speed.json                    training rows per second
+
+The optimizer's EMA (`use_ema`) is handled by Keras itself: SwapEMAWeights puts the average in the model for
+the epoch-end evaluation and back out after it, and fit() ends by writing it into the weights. BackupAndRestore
+comes first in the callbacks so it saves the raw weights and the average before the swap.
+"""
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from . import io
+
+
+def save_weights(model, path: Path) -> None:
+    """Atomic save_weights: a crash leaves the previous file or none, never half of one."""
+    tmp = path.with_name(f".{path.name[:-len('.weights.h5')]}.partial.weights.h5")
+    model.save_weights(tmp)
+    tmp.replace(path)
+
+
+def load_trained(model, workdir) -> None:
+    """The fold's best (else last) weights, for predicting without training again."""
+    workdir = Path(workdir)
+    for name in ("best.weights.h5", "last.weights.h5"):
+        if (workdir / name).exists():
+            model.load_weights(workdir / name)
+            return
+    raise FileNotFoundError(f"{workdir}: no trained weights; train this fold first")
+
+
+def fit_fold(model, data, epochs: int, workdir, n_rows: int, evaluate: Callable[[], dict] | None = None,
+             verbose="auto", callbacks=(), epoch_begin: Callable[[int], None] | None = None,
+             log: Callable[[str], None] | None = None) -> dict:
+    """Train `model` (compiled) on `data` (a tf.data stream or anything fit() takes) for `epochs`, or finish a
+    killed run. `evaluate()` -> {"score": ...} scores the model as it is after an epoch (EMA weights in); the best
+    epoch's weights are kept and loaded at the end. Without evaluate the last epoch is the model. `callbacks` run
+    last (tests kill a run with one). `epoch_begin(e)` tells a data stream which epoch it feeds (a resumed run then
+shuffles as the uninterrupted one did). Returns {"best": {"score", "epoch"} | None, "rows_per_s": ...}."""
+    import keras
+    log = log or (lambda message: print(message, flush=True))
+    workdir = Path(workdir)
+    best_path, best_json, history = workdir / "best.weights.h5", workdir / "best.json", workdir / "history.jsonl"
+    best = io.read_json(best_json) if best_json.exists() else {"score": float("-inf")}
+
+    class EpochEnd(keras.callbacks.Callback):
+        t0 = time.time()
+
+        def on_epoch_begin(self, e, logs=None):
+            if epoch_begin is not None:
+                epoch_begin(e)
+
+        def on_epoch_end(self, e, logs=None):       # after SwapEMAWeights: the model holds the EMA weights
+            row = {"epoch": e, "loss": float((logs or {}).get("loss", float("nan"))),
+                   "seconds": round(time.time() - EpochEnd.t0, 1)}
+            if evaluate is not None:
+                row["valid"] = evaluate()
+                score = row["valid"]["score"]
+                if score > best["score"]:
+                    best.update(score=score, epoch=e)
+                    save_weights(self.model, best_path)
+                    io.write_json(best_json, best)
+                log(f"epoch {e + 1}/{epochs}: loss {row['loss']:.4f}, valid score {score:.4f} "
+                    f"(best {best['score']:.4f} at epoch {best['epoch'] + 1})")
+            EpochEnd.t0 = time.time()
+            with open(history, "a", encoding="utf-8") as f:   # per epoch: a killed run leaves its trace
+                f.write(json.dumps(row) + "\n")
+
+    last = workdir / "last.weights.h5"
+    if last.exists():                                        # trained, killed before predicting
+        model.load_weights(last)
+    else:
+        cbs = [keras.callbacks.BackupAndRestore(str(workdir / "backup"), double_checkpoint=True)]
+        if model.optimizer.use_ema:
+            cbs.append(keras.callbacks.SwapEMAWeights(swap_on_epoch=True))
+        cbs += [EpochEnd(), *callbacks]
+        verbose = (1 if sys.stdout.isatty() else 2) if verbose == "auto" else int(verbose)
+        t0 = time.time()
+        # shuffle=False: callers shuffle in their own (seeded) stream; Keras cannot shuffle a tf.data stream
+        model.fit(data, epochs=epochs, verbose=verbose, shuffle=False, callbacks=cbs)
+        save_weights(model, last)                            # fit() ends by writing the EMA weights in
+        io.write_json(workdir / "speed.json", {"rows_per_s": round(n_rows * epochs / (time.time() - t0), 1)})
+    if evaluate is not None and best_path.exists():
+        model.load_weights(best_path)
+    speed = io.read_json(workdir / "speed.json") if (workdir / "speed.json").exists() else {}
+    return {"best": best if evaluate is not None and best_path.exists() else None, **speed}
