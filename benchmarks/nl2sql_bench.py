@@ -47,9 +47,10 @@ def encoded_rows(model: str, n: int):
 def child(model: str, precision: str, n: int, batch: int, steps: int) -> dict:
     import numpy as np
 
+    from kexue.core.batching import length_batches
     from kexue.core.tfquiet import import_keras
     from kexue.nl2sql.encode import pad_batch
-    from kexue.nl2sql.model import build_net, length_batches, probabilities
+    from kexue.nl2sql.model import build_net, probabilities
     from kexue.nl2sql.stages import backbone_for
     keras = import_keras()
     view, spec = encoded_rows(model, n)

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ..core import io
+from ..core.batching import length_batches
 from ..core.tfquiet import import_keras
 from .encode import NO_AGG, pad_batch
 
@@ -92,21 +93,6 @@ def probabilities(logits: dict, sel_loss: str) -> dict:
         agg /= agg.sum(-1, keepdims=True)
         out["sel"] = np.concatenate([agg * chosen[..., None], (1 - chosen)[..., None]], -1)
     return out
-
-
-def length_batches(lengths, batch_size: int, rng=None) -> list[np.ndarray]:
-    """Batches of rows of similar length (less padding); shuffled within and across chunks when
-    an rng is given."""
-    order = np.argsort(lengths, kind="stable")
-    if rng is not None:  # sort within random chunks of 50 batches: still shuffled, still little padding
-        order = rng.permutation(len(lengths))
-        chunk = batch_size * 50
-        order = np.concatenate([c[np.argsort(np.asarray(lengths)[c], kind="stable")]
-                                for c in np.split(order, range(chunk, len(order), chunk))])
-    batches = [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
-    if rng is not None:
-        rng.shuffle(batches)
-    return batches
 
 
 def _lengths(view) -> np.ndarray:

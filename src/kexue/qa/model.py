@@ -26,9 +26,9 @@ from ..core.tfquiet import import_keras
 keras = import_keras()      # first: the layers and losses import keras, and TF's start-up chatter must stay muted
 from keras import layers, ops
 
+from ..core.batching import length_batches
 from ..layers import DGC, AttentionPooling1D
 from ..losses import focal_loss
-from ..nl2sql.model import length_batches
 from .encode import pad_batch
 
 INPUTS = ("q_chars", "q_words", "p_chars", "p_words")
