@@ -30,6 +30,7 @@ help:  ## list the targets
 	@echo "Quick start:  make spectra         (LAMOST spectra end to end; generated sample when data/raw/spectra/ is empty)"
 	@echo "              make nl2sql-submit  (Chinese NL2SQL end to end; generated sample when data/raw/nl2sql/ is empty)"
 	@echo "              make qa-submit      (DGCNN reading comprehension end to end; generated sample when data/raw/qa/ is empty)"
+	@echo "              make cail-submit    (CAIL2019 element recognition, ZLPR vs BCE; generated sample when data/raw/cail2019/ is empty)"
 	@echo "              make test      (test suite)"
 	@echo
 	@grep -hE '^[a-zA-Z0-9_%-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | awk -F'\t' '{printf "  %-22s %s\n", $$1, $$2}'
@@ -55,3 +56,4 @@ compare: $(VENV_OK)  ## CV logs of all runs side by side, best first, plus a PNG
 include mk/spectra.mk
 include mk/nl2sql.mk
 include mk/qa.mk
+include mk/cail.mk

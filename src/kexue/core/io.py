@@ -83,6 +83,11 @@ def save_npy(path, array: np.ndarray) -> None:
         np.save(f, array)
 
 
+def save_npz(path, **arrays: np.ndarray) -> None:
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        np.savez(f, **arrays)
+
+
 def sha256_text(text: str, length: int = 64) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:length]
 

@@ -23,6 +23,27 @@ from pathlib import Path
 from . import io
 
 
+def ema_momentum(ema, steps: int) -> tuple[float, str | None]:
+    """The EMA momentum for a run of `steps` optimizer steps, and a warning when it does not fit the run.
+
+    Keras' EMA starts from the initial weights with no bias correction, so a momentum m averages over about
+    1 / (1 - m) steps and leaves a weight of m**steps on the random initialisation: 0.9999 after 500 steps is
+    still 95% initialisation. `auto` averages over a tenth of the run (at most 0.9999); a number is kept as it is,
+    with a warning when it averages over more than a third of the run. None or 0: no EMA."""
+    if ema in (None, 0, 0.0, False):
+        return 0.0, None
+    if ema == "auto":
+        return min(0.9999, 1.0 - 1.0 / max(10.0, steps / 10.0)), None
+    m = float(ema)
+    if not 0.0 < m < 1.0:
+        raise ValueError(f"dgcnn: ema must be auto, null or a momentum in (0, 1), not {ema!r}")
+    if 1.0 / (1.0 - m) > steps / 3.0:
+        return m, (f"ema {m} averages over ~{1.0 / (1.0 - m):,.0f} steps but this fold trains {steps:,}: the "
+                   f"kept weights are {m ** steps:.0%} the random initialisation. Use ema=auto or a smaller "
+                   f"momentum (e.g. {1.0 - 10.0 / max(steps, 10):.3f})")
+    return m, None
+
+
 def save_weights(model, path: Path) -> None:
     """Atomic save_weights: a crash leaves the previous file or none, never half of one."""
     tmp = path.with_name(f".{path.name[:-len('.weights.h5')]}.partial.weights.h5")
@@ -32,10 +53,13 @@ def save_weights(model, path: Path) -> None:
 
 def load_trained(model, workdir) -> None:
     """The fold's best (else last) weights, for predicting without training again."""
+    import warnings
     workdir = Path(workdir)
     for name in ("best.weights.h5", "last.weights.h5"):
         if (workdir / name).exists():
-            model.load_weights(workdir / name)
+            with warnings.catch_warnings():     # the optimizer's slots are not needed to predict
+                warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
+                model.load_weights(workdir / name)
             return
     raise FileNotFoundError(f"{workdir}: no trained weights; train this fold first")
 

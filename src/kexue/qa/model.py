@@ -27,6 +27,7 @@ keras = import_keras()      # first: the layers and losses import keras, and TF'
 from keras import layers, ops
 
 from ..core.batching import length_batches
+from ..core.keras_fit import ema_momentum
 from ..layers import DGC, AttentionPooling1D
 from ..losses import focal_loss
 from .encode import pad_batch
@@ -52,29 +53,9 @@ class DGCNN(keras.Model):
         return loss + (ops.sum(self.losses) if self.losses else 0.0)
 
 
-def ema_momentum(ema, steps: int) -> tuple[float, str | None]:
-    """The EMA momentum for a run of `steps` optimizer steps, and a warning when it does not fit the run.
-
-    Keras' EMA starts from the initial weights with no bias correction, so a momentum m averages over about
-    1 / (1 - m) steps and leaves a weight of m**steps on the random initialisation: 0.9999 after 500 steps is
-    still 95% initialisation. `auto` averages over a tenth of the run (at most 0.9999); a number is kept as it is,
-    with a warning when it averages over more than a third of the run. None or 0: no EMA."""
-    if ema in (None, 0, 0.0, False):
-        return 0.0, None
-    if ema == "auto":
-        return min(0.9999, 1.0 - 1.0 / max(10.0, steps / 10.0)), None
-    m = float(ema)
-    if not 0.0 < m < 1.0:
-        raise ValueError(f"dgcnn: ema must be auto, null or a momentum in (0, 1), not {ema!r}")
-    if 1.0 / (1.0 - m) > steps / 3.0:
-        return m, (f"ema {m} averages over ~{1.0 / (1.0 - m):,.0f} steps but this fold trains {steps:,}: the "
-                   f"kept weights are {m ** steps:.0%} the random initialisation. Use ema=auto or a smaller "
-                   f"momentum (e.g. {1.0 - 10.0 / max(steps, 10):.3f})")
-    return m, None
-
-
 def make_optimizer(cfg: dict):
-    """Adam at cfg['lr'] with the weight EMA on when cfg['ema'] (a momentum, resolved by ema_momentum) is set."""
+    """Adam at cfg['lr'] with the weight EMA on when cfg['ema'] (a momentum, resolved by
+    kexue.core.keras_fit.ema_momentum) is set."""
     ema = float(cfg.get("ema") or 0.0)
     return keras.optimizers.Adam(float(cfg["lr"]), use_ema=ema > 0, ema_momentum=ema or 0.99)
 

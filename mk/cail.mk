@@ -1,0 +1,98 @@
+# CAIL2019 element recognition (要素识别): preprocess -> encode -> folds -> train (models x seeds) -> blends
+# (averages, tuned thresholds) -> evaluate -> submit
+CAIL_CFG      := configs/cail2019
+CAIL_DATA_CFG ?= $(CAIL_CFG)/data.yaml
+CAIL_SOURCE   ?= auto
+CAIL_MODELS   ?= dgc-zlpr dgc-bce
+CAIL_SEEDS    ?= 42
+CAIL_BLENDS   ?= dgc-bce-tuned dgc-zlpr-tuned ensemble
+CAIL_SUBMIT   ?= ensemble
+CAIL_INT      := $(DATA_DIR)/interim/cail2019
+CAIL_PROC     := $(DATA_DIR)/processed/cail2019
+CAIL_FEAT     := $(DATA_DIR)/features/cail2019
+CAIL_RUNS     := $(DATA_DIR)/runs/cail2019
+CAIL_SUBS     := $(SUBMISSIONS_DIR)/cail2019
+CAIL_CODE     := $(wildcard src/kexue/core/*.py src/kexue/cail2019/*.py src/kexue/layers/*.py src/kexue/losses/*.py)
+CAIL_PIPE     := pipelines/cail2019
+CAIL_DATA_ARGS = --config $(CAIL_DATA_CFG) --source $(CAIL_SOURCE) --set 'sample_dir=$(DATA_DIR)/sample/cail2019' \
+                 $(call sets,data)
+CAIL_TRAIN     = $(PY) $(CAIL_PIPE)/train.py --features $(CAIL_FEAT) --runs $(CAIL_RUNS)
+# one member run per (model config, seed): dgc-zlpr.s42, dgc-bce.s42, ...
+CAIL_MEMBERS   = $(foreach m,$(CAIL_MODELS),$(foreach s,$(CAIL_SEEDS),$(m).s$(s)))
+CAIL_MEMBER_RUNS = $(addprefix $(CAIL_INT)/,$(addsuffix .run,$(CAIL_MEMBERS)))
+CAIL_RUN_ARGS  = --processed $(CAIL_PROC) --features $(CAIL_FEAT) --runs $(CAIL_RUNS)
+
+.PHONY: cail cail-preprocess cail-encode cail-folds cail-train cail-blend cail-evaluate cail-submit cail-compare \
+        cail-clean
+
+cail: cail-submit  ## CAIL2019 element recognition end to end (generated sample when data/raw/cail2019/ is empty)
+cail-preprocess: $(CAIL_INT)/preprocess.done  ## validate documents, tags and the test file
+cail-encode: $(CAIL_INT)/encode.done  ## character ids and multi-hot tags
+cail-folds: $(CAIL_INT)/folds.done  ## k folds of documents
+cail-train: $(CAIL_MEMBER_RUNS)  ## train CAIL_MODELS x CAIL_SEEDS (k-fold CV; ZLPR and BCE by default)
+cail-train-%: $(CAIL_INT)/%.run  ## one member, e.g. make cail-train-dgc-zlpr.s7
+	@:
+cail-blend: $(addprefix $(CAIL_INT)/,$(addsuffix .run,$(CAIL_BLENDS)))  ## the blends (CAIL_BLENDS): tuned thresholds, the ensemble
+cail-evaluate: $(CAIL_INT)/evaluate.done  ## OOF scores of every run, and the test's when there is a gold file
+cail-submit: $(CAIL_INT)/submit.done  ## write submissions/cail2019/<run>.json (the test file with labels), validated
+cail-compare: $(VENV_OK)  ## same as make compare COMP=cail2019
+	@$(PY) -m kexue.core.compare cail2019 --runs $(DATA_DIR)/runs
+cail-clean:  ## delete the cail2019 stage outputs (keeps data/raw, runs and submissions)
+	rm -rf $(CAIL_INT) $(CAIL_PROC) $(CAIL_FEAT) $(DATA_DIR)/sample/cail2019
+
+# ---- resolved configs: rewritten only when a value changes
+$(CAIL_INT)/source.json: FORCE | $(VENV_OK)
+	@$(PY) $(CAIL_PIPE)/preprocess.py $(CAIL_DATA_ARGS) --stamp $@
+$(CAIL_INT)/encode.json: FORCE | $(VENV_OK)
+	@$(PY) -m kexue.core.config $(CAIL_CFG)/features.yaml --out $@ $(call sets,features)
+$(CAIL_INT)/folds.json: FORCE | $(VENV_OK)
+	@$(PY) -m kexue.core.config $(CAIL_CFG)/folds.yaml --out $@ $(call sets,folds)
+$(CAIL_INT)/%.params.json: FORCE | $(CAIL_INT)/preprocess.done
+	@$(PY) -m kexue.core.config $(CAIL_CFG)/$(basename $*).yaml --out $@ --profile-from $(CAIL_PROC)/manifest.json \
+	  $(call sets,$(basename $*)) $(if $(filter .s%,$(suffix $*)),--set 'seed=$(patsubst .s%,%,$(suffix $*))')
+
+# ---- 1. preprocess (outputs and manifest keep their mtime when their content is unchanged)
+$(CAIL_INT)/preprocess.done: $(CAIL_INT)/source.json $(wildcard src/kexue/cail2019/data.py \
+                             src/kexue/cail2019/sample.py src/kexue/cail2019/stages.py)
+	@$(PY) $(CAIL_PIPE)/preprocess.py $(CAIL_DATA_ARGS) --out $(CAIL_PROC)
+	@touch $@
+$(CAIL_PROC)/manifest.json: $(CAIL_INT)/preprocess.done ;
+
+# ---- 2. encode
+$(CAIL_INT)/encode.done: $(CAIL_INT)/encode.json $(CAIL_PROC)/manifest.json src/kexue/cail2019/stages.py
+	@$(PY) $(CAIL_PIPE)/encode.py --params $< --processed $(CAIL_PROC) --out $(CAIL_FEAT)
+	@touch $@
+$(CAIL_FEAT)/manifest.json: $(CAIL_INT)/encode.done ;
+
+# ---- 3. folds
+$(CAIL_INT)/folds.done: $(CAIL_INT)/folds.json $(CAIL_FEAT)/manifest.json src/kexue/core/folds.py \
+                        src/kexue/cail2019/stages.py
+	@$(PY) $(CAIL_PIPE)/folds.py --params $< --features $(CAIL_FEAT)
+	@touch $@
+$(CAIL_FEAT)/folds.npy: $(CAIL_INT)/folds.done ;
+
+# ---- 4. train: each fold is a target of mk/cv.mk; <member>.run names the run
+$(CAIL_INT)/%.trained: $(CAIL_INT)/%.params.json $(CAIL_FEAT)/manifest.json $(CAIL_FEAT)/folds.npy $(CAIL_CODE)
+	@run=$$($(CAIL_TRAIN) --params $< --print-run-id) && echo "[cail2019] $* -> run $(CAIL_RUNS)/$$run" && \
+	n=$$($(PY) -c "import numpy as np; print(int(np.load('$(CAIL_FEAT)/folds.npy').max()) + 1)") && \
+	$(MAKE) --no-print-directory -f mk/cv.mk RUN_DIR=$(CAIL_RUNS)/$$run NFOLDS=$$n \
+	  TRAIN="$(CAIL_TRAIN) --params $<" DEPS="$^" && \
+	$(PY) -m kexue.core.runlog $(CAIL_RUNS)/$$run $(CAIL_INT)/$*.run
+	@touch $@
+$(CAIL_INT)/%.run: $(CAIL_INT)/%.trained ;
+
+# ---- 5. blends: a blend's config names its members (member_models); every trained member is a prerequisite
+$(addprefix $(CAIL_INT)/,$(addsuffix .trained,$(CAIL_BLENDS))): $(CAIL_INT)/%.trained: $(CAIL_INT)/%.params.json \
+                                                                 $(CAIL_MEMBER_RUNS) $(CAIL_FEAT)/folds.npy $(CAIL_CODE)
+	@$(PY) $(CAIL_PIPE)/blend.py --params $< --members $(CAIL_MEMBER_RUNS) --features $(CAIL_FEAT) \
+	  --runs $(CAIL_RUNS) --pointer $(CAIL_INT)/$*.run
+	@touch $@
+
+# ---- 6-7. evaluate and submit the chosen run (every blend is built first, so compare shows them all)
+CAIL_ALL_RUNS = $(addprefix $(CAIL_INT)/,$(addsuffix .run,$(CAIL_BLENDS))) $(CAIL_MEMBER_RUNS)
+$(CAIL_INT)/evaluate.done: $(CAIL_INT)/$(CAIL_SUBMIT).run $(CAIL_ALL_RUNS)
+	@$(PY) $(CAIL_PIPE)/evaluate.py --run $< $(CAIL_RUN_ARGS)
+	@touch $@
+$(CAIL_INT)/submit.done: $(CAIL_INT)/$(CAIL_SUBMIT).run $(CAIL_INT)/evaluate.done
+	@$(PY) $(CAIL_PIPE)/submit.py --run $< $(CAIL_RUN_ARGS) --out $(CAIL_SUBS) --pointer $(CAIL_INT)/submission.txt
+	@touch $@

@@ -1,0 +1,16 @@
+"""Stage 6: the run's OOF scores, and the test's when the test gold is there (the generated sample has it)."""
+import argparse
+from pathlib import Path
+
+from kexue.cail2019 import stages
+from kexue.core import runlog
+
+p = argparse.ArgumentParser(description=__doc__)
+p.add_argument("--run", required=True, help="the run folder, or a pointer file naming it")
+p.add_argument("--processed", default="data/processed/cail2019")
+p.add_argument("--features", default="data/features/cail2019")
+p.add_argument("--runs", default="data/runs/cail2019")
+args = p.parse_args()
+run = Path(args.run)
+run_dir = run if run.is_dir() else Path(args.runs) / runlog.read_pointer(run)
+stages.evaluate(run_dir, args.processed, args.features)

@@ -1,0 +1,71 @@
+"""CAIL2019 tagger: shapes, padding invariance, the probability scale of each loss, learning a tiny task."""
+import numpy as np
+import pytest
+
+from kexue.core.tfquiet import import_keras
+
+keras = import_keras()
+
+TINY = {"dim": 16, "kernel_size": 3, "dilations": [1, 2, 1], "dropout": 0.0, "gate_dropout": 0.0,
+        "head_dropout": 0.0, "lr": 0.01, "ema": 0, "loss": "zlpr"}
+
+
+def test_padding_changes_nothing_and_max_pool_ignores_it():
+    from kexue.cail2019.model import build_tagger
+    keras.utils.set_random_seed(0)
+    model = build_tagger(30, 5, TINY)
+    x = np.array([[3, 4, 5, 6, 0, 0, 0, 0]], np.int32)
+    wide = np.pad(x, ((0, 0), (0, 24)))
+    a, b = np.asarray(model(x)), np.asarray(model(wide))
+    assert a.shape == (1, 5) and a.dtype == np.float32
+    np.testing.assert_allclose(a, b, atol=1e-5)
+    with pytest.raises(ValueError, match="loss must be one of zlpr, bce"):
+        build_tagger(30, 5, {**TINY, "loss": "focal"})
+
+
+def test_probabilities_put_each_loss_rule_at_one_half():
+    from kexue.cail2019.model import probabilities
+    s = np.array([[-2.0, -0.01, 0.0, 0.01, 3.0]])
+    for loss in ("zlpr", "bce"):
+        p = probabilities(s, loss)
+        assert ((p > 0.5) == (s > 0)).all()
+    np.testing.assert_allclose(probabilities(s, "zlpr"), 1 / (1 + np.exp(-2 * s)), rtol=1e-6)
+    np.testing.assert_allclose(probabilities(s, "bce"), 1 / (1 + np.exp(-s)), rtol=1e-6)
+
+
+def _task(n=240, seed=0):
+    """Tag k is on when character 10 + k occurs: a keyword task any working tagger learns."""
+    rng = np.random.default_rng(seed)
+    x = np.zeros((n, 20), np.int32)
+    y = np.zeros((n, 3), np.int8)
+    for i in range(n):
+        length = rng.integers(6, 20)
+        x[i, :length] = rng.integers(3, 10, length)
+        for k in range(3):
+            if rng.random() < 0.3:
+                x[i, rng.integers(0, length)] = 10 + k
+                y[i, k] = 1
+    return x, y
+
+
+@pytest.mark.parametrize("loss", ["zlpr", "bce"])
+def test_tagger_learns_keywords_and_keeps_the_best_epoch(tmp_path, loss):
+    from kexue.cail2019.model import CAILTagger
+    from kexue.core.multilabel import cail_score
+    x, y = _task()
+    scores = []
+
+    def evaluate(y_true, prob):
+        scores.append(cail_score(y_true, prob > 0.5))
+        return {"score": scores[-1]}
+
+    tagger = CAILTagger({**TINY, "loss": loss, "epochs": 12, "batch_size": 32, "verbose": 0}, tmp_path, 0,
+                        ["A", "B", "C"], n_chars=13, evaluate=evaluate)
+    info = tagger.fit(x[:200], y[:200], x[200:], y[200:])
+    assert len(scores) == 12 and info["best"]["score"] == max(scores) and info["ema"] == 0.0
+    prob = tagger.predict(x[200:])
+    assert prob.shape == (40, 3) and prob.dtype == np.float32
+    assert cail_score(y[200:], prob > 0.5) == pytest.approx(max(scores), abs=1e-6)   # the best epoch is loaded
+    assert max(scores) > 0.9, scores
+    again = CAILTagger({**TINY, "loss": loss}, tmp_path, 0, ["A", "B", "C"], n_chars=13).load()
+    np.testing.assert_allclose(again.predict(x[200:]), prob, atol=1e-6)
