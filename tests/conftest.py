@@ -45,3 +45,13 @@ def data_cfg():
     cfg["n_values"] = 8
     cfg["workers"] = 1
     return cfg
+
+
+def make(tmp_path, *args, timeout: int = 900) -> str:
+    """`make ARGS` from the repository root with every output under tmp_path; fails the test with the output's
+    tail when make fails, returns stdout + stderr."""
+    import subprocess
+    cmd = ["make", "--no-print-directory", *args, f"DATA_DIR={tmp_path}/data", f"SUBMISSIONS_DIR={tmp_path}/subs"]
+    out = subprocess.run(cmd, check=False, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    return out.stdout + out.stderr

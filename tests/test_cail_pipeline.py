@@ -7,19 +7,13 @@ import subprocess
 
 import numpy as np
 import pytest
-from conftest import ROOT, SHARED
+from conftest import ROOT, SHARED, make
 
 CAIL = SHARED / "data" / "multilabel" / "cail2019"
 
 TINY = ["data.sample.n_train_docs=24", "data.sample.n_test_docs=6", "folds.k=2", "dgc-zlpr.epochs=2",
         "dgc-zlpr.dim=16", "dgc-bce.epochs=2", "dgc-bce.dim=16"]
 
-
-def make(tmp_path, *args):
-    cmd = ["make", "--no-print-directory", *args, f"DATA_DIR={tmp_path}/data", f"SUBMISSIONS_DIR={tmp_path}/subs"]
-    out = subprocess.run(cmd, check=False, cwd=ROOT, capture_output=True, text=True, timeout=900)
-    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
-    return out.stdout + out.stderr
 
 
 @pytest.fixture(scope="module")

@@ -1,11 +1,10 @@
 """`make nl2sql-submit` end to end on a tiny generated sample: submission, CV logs, ensembling,
 no-op reruns, decode-only reruns and compare."""
 import json
-import subprocess
 
 import numpy as np
 import pytest
-from conftest import ROOT
+from conftest import make
 
 pytestmark = pytest.mark.slow
 
@@ -13,12 +12,6 @@ TINY = ["data.sample.n_tables=8", "data.sample.n_train=160", "data.sample.n_val=
         "bert.epochs=2", "bert.random_backbone.layers=1", "bert.random_backbone.hidden=32",
         "bert.random_backbone.intermediate=64", "bert.csel_dim=32", "NL_SEEDS=1 2"]
 
-
-def make(tmp_path, *args):
-    cmd = ["make", "--no-print-directory", *args, f"DATA_DIR={tmp_path}/data", f"SUBMISSIONS_DIR={tmp_path}/subs"]
-    out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=900)
-    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
-    return out.stdout + out.stderr
 
 
 @pytest.fixture(scope="module")

@@ -2,23 +2,16 @@
 seed averaging, no-op reruns, decode-only reruns, compare), the competition layout in data/raw/qa/ with a
 user's word2vec file, the shared WebQA split, and the stage functions on their own."""
 import json
-import subprocess
 
 import numpy as np
 import pytest
-from conftest import ROOT, SHARED
+from conftest import SHARED, make
 
 WEBQA = SHARED / "data" / "qa" / "webqa"
 
 TINY = ["data.sample.n_train=40", "data.sample.n_test=12", "features.word2vec.dim=16", "folds.k=2",
         "dgcnn.epochs=1", "dgcnn.dim=16", "QA_SEEDS=1 2"]
 
-
-def make(tmp_path, *args):
-    cmd = ["make", "--no-print-directory", *args, f"DATA_DIR={tmp_path}/data", f"SUBMISSIONS_DIR={tmp_path}/subs"]
-    out = subprocess.run(cmd, check=False, cwd=ROOT, capture_output=True, text=True, timeout=900)
-    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
-    return out.stdout + out.stderr
 
 
 @pytest.fixture(scope="module")

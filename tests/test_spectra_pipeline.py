@@ -1,23 +1,16 @@
 """`make spectra` end to end on a tiny generated sample: outputs, no-op reruns, targeted reruns, compare."""
 import json
 import re
-import subprocess
 
 import numpy as np
 import pytest
-from conftest import ROOT
+from conftest import make
 
 pytestmark = pytest.mark.slow
 
 TINY = ["data.sample.n_train=90", "data.sample.n_test=25", "data.folds.n=3", "cnn.epochs_ce=1", "cnn.epochs_f1=1",
         "cnn.steps_per_epoch=2", "cnn.filters=[4, 4, 8, 8, 8, 8, 8, 8]", "lgbm.lgbm.num_boost_round=20"]
 
-
-def make(tmp_path, *args):
-    cmd = ["make", "--no-print-directory", *args, f"DATA_DIR={tmp_path}/data", f"SUBMISSIONS_DIR={tmp_path}/subs"]
-    out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=900)
-    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
-    return out.stdout + out.stderr
 
 
 @pytest.fixture(scope="module")

@@ -46,7 +46,7 @@ def test_killed_fold_resumes(tmp_path, data_cfg):
     assert 3 <= len(before) < 8, f"the kill should land mid-training, epochs seen: {before}"
     assert not (fold_dir / "done.json").exists()
 
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    out = subprocess.run(cmd, check=False, capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stderr[-2000:]
     after = epochs_logged(fold_dir)[len(before):]
     assert after[0] >= len(before) - 1, f"restarted from scratch: {after}"  # at most the interrupted epoch again

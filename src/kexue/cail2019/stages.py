@@ -12,7 +12,6 @@ with `thresholds: tuned`) moves the decision per tag.
 from __future__ import annotations
 
 import json
-import shutil
 from collections import Counter
 from pathlib import Path
 
@@ -20,6 +19,8 @@ import numpy as np
 
 from ..core import cv, io, multilabel, runlog
 from ..core.folds import assign_folds
+from ..core.source import ensure_sample, one_file
+from ..core.source import source_stamp as stamp
 from . import data, sample
 from .data import CAILDataError
 
@@ -34,16 +35,6 @@ def say(message: str) -> None:
 
 # ---------------------------------------------------------------- data source
 
-def _one(root: Path, pattern: str, what: str, required: bool) -> str | None:
-    matches = sorted(p for p in root.glob(pattern) if p.is_file())
-    if len(matches) > 1:
-        raise SystemExit(f"error: {root}/{pattern} matches {len(matches)} files ({', '.join(m.name for m in matches)}); "
-                         f"the {what} must be one file: rename the others or set data.raw.{what}")
-    if not matches and required:
-        raise SystemExit(f"error: no {what} file {root}/{pattern}")
-    return str(matches[0]) if matches else None
-
-
 def source_files(cfg: dict, source: str = "auto") -> tuple[str, dict]:
     """('raw' | 'sample' | 'files', {"train", "test", "gold", "tags"}: paths, test and gold may be None)."""
     if cfg.get("files"):
@@ -53,13 +44,13 @@ def source_files(cfg: dict, source: str = "auto") -> tuple[str, dict]:
                 raise SystemExit(f"error: data config files.{key} is required (a path)")
         return "files", {"train": f["train"], "test": f.get("test"), "gold": f.get("gold"), "tags": f["tags"]}
     raw, pat = Path(cfg["raw_dir"]), cfg["raw"]
-    train = _one(raw, pat["train"], "train", required=False) if raw.is_dir() else None
+    train = one_file(raw, pat["train"], "train", required=False) if raw.is_dir() else None
     if source == "raw" or (source == "auto" and train):
         if not train:
             raise SystemExit(f"error: no training file {raw}/{pat['train']} (the layout: {raw}/train.json, "
                              f"{raw}/tags.txt[, {raw}/test.json])")
-        return "raw", {"train": train, "test": _one(raw, pat["test"], "test", False),
-                       "gold": _one(raw, pat["gold"], "gold", False), "tags": _one(raw, pat["tags"], "tags", True)}
+        return "raw", {"train": train, "test": one_file(raw, pat["test"], "test", False),
+                       "gold": one_file(raw, pat["gold"], "gold", False), "tags": one_file(raw, pat["tags"], "tags", True)}
     root = Path(cfg["sample_dir"])
     return "sample", {"train": str(root / "train.json"), "test": str(root / "test.json"),
                       "gold": str(root / "test_gold.json"), "tags": str(root / "tags.txt")}
@@ -72,24 +63,7 @@ def _paths(files: dict) -> list[str]:
 def source_stamp(cfg: dict, source: str = "auto") -> dict:
     """What preprocess reads, cheaply (names, sizes, mtimes): make reruns preprocess when it changes."""
     kind, files = source_files(cfg, source)
-    watch = kind != "sample"     # the sample is a pure function of cfg["sample"]; its files change on generation
-    stat = lambda p: [p, *((Path(p).stat().st_size, Path(p).stat().st_mtime_ns) if watch and Path(p).exists() else [])]
-    return {"source": kind, "cfg": {k: v for k, v in cfg.items() if k != "_config_file"},
-            "files": [stat(p) for p in _paths(files)]}
-
-
-def _ensure_sample(cfg: dict) -> None:
-    root, s = Path(cfg["sample_dir"]), cfg["sample"]
-    marker = root / "SAMPLE.json"
-    if marker.exists() and io.read_json(marker) == s:
-        return
-    if marker.exists():
-        shutil.rmtree(root)
-    elif root.exists() and any(root.iterdir()):
-        raise SystemExit(f"error: sample_dir {root}/ holds files that no sample generator wrote; refusing to "
-                         f"overwrite them. Point data.sample_dir elsewhere.")
-    sample.generate(root, **s)
-    io.write_json(marker, s)
+    return stamp(kind, cfg, _paths(files))
 
 
 # ---------------------------------------------------------------- 1. preprocess
@@ -107,7 +81,7 @@ def preprocess(cfg: dict, out_dir, source: str = "auto") -> dict:
         s = cfg["sample"]
         say(f"no competition files in {cfg['raw_dir']}/ ({cfg['raw']['train']}) -> using a GENERATED SAMPLE "
             f"({s['n_train_docs']} train / {s['n_test_docs']} test documents, {s['domain']}) in {cfg['sample_dir']}/")
-        _ensure_sample(cfg)
+        ensure_sample(cfg, sample.generate)
     for path in _paths(files):
         if not Path(path).exists():
             raise SystemExit(f"error: {path} not found")

@@ -16,8 +16,10 @@ with a separate validation split is `folds = -1 for train, 0 for val`).
 """
 from __future__ import annotations
 
+import argparse
 import os
 import random
+import shutil
 import sys
 import time
 from collections.abc import Callable
@@ -77,9 +79,8 @@ def n_rows(x) -> int:
 def save_pred(directory, stem: str, pred) -> None:
     """`<stem>.npy` for one array, `<stem>.npz` (one entry per head) for a dict."""
     if isinstance(pred, dict):
-        with io.atomic_path(Path(directory) / f"{stem}.npz") as tmp:
-            with open(tmp, "wb") as f:
-                np.savez(f, **pred)
+        with io.atomic_path(Path(directory) / f"{stem}.npz") as tmp, open(tmp, "wb") as f:
+            np.savez(f, **pred)
     else:
         io.save_npy(Path(directory) / f"{stem}.npy", pred)
 
@@ -242,3 +243,37 @@ def run_cv(run: Run, data: CVData, make_model: Callable, **kw) -> dict:
     for fold in range(data.n_folds):
         train_fold(run, fold, data, make_model, **{k: v for k, v in kw.items() if k == "score"})
     return collect(run, data, **kw)
+
+
+def train_parser(description: str, **paths: str) -> argparse.ArgumentParser:
+    """The command line of a competition's train stage: --params, one --<name> option per path (with its
+    default), and what to do: --print-run-id, --fold K [--redo], --all or --collect. Add more options to it."""
+    p = argparse.ArgumentParser(description=description)
+    p.add_argument("--params", required=True, help="resolved model config (JSON)")
+    for name, default in paths.items():
+        p.add_argument(f"--{name.replace('_', '-')}", default=default)
+    g = p.add_mutually_exclusive_group(required=True)
+    g.add_argument("--print-run-id", action="store_true", help="print the run id these inputs map to")
+    g.add_argument("--fold", type=int, help="train this fold")
+    g.add_argument("--all", action="store_true", help="train every fold, then collect")
+    g.add_argument("--collect", action="store_true", help="assemble OOF/test predictions and write cv.json")
+    p.add_argument("--redo", action="store_true", help="discard a finished fold's results and train it again")
+    return p
+
+
+def train_command(args, run: Run, prepare: Callable) -> None:
+    """Carry out a train_parser command for `run`. prepare(with_model) -> (CVData, make_model or None): collecting
+    needs no model, and so need not import TensorFlow."""
+    if args.print_run_id:
+        print(run.id)
+        return
+    data, make_model = prepare(not args.collect)
+    if args.fold is not None:
+        if args.redo and (run.fold_dir(args.fold) / "done.json").exists():
+            shutil.rmtree(run.fold_dir(args.fold))
+        train_fold(run, args.fold, data, make_model)
+    elif args.all:
+        run_cv(run, data, make_model)
+    else:
+        collect(run, data)
+

@@ -24,7 +24,7 @@ def decide(proba: np.ndarray, offsets=None) -> np.ndarray:
 
 
 def _simplex_grid(m: int, step: float):
-    n = int(round(1 / step))
+    n = round(1 / step)
     for combo in itertools.product(range(n + 1), repeat=m - 1):
         if sum(combo) <= n:
             yield np.array([*combo, n - sum(combo)], dtype=float) / n
@@ -58,8 +58,10 @@ def fit_weights(probas: list[np.ndarray], y, score: Callable, step: float = 0.05
     return best_w, best_s
 
 
-def fit_offsets(proba: np.ndarray, y, score: Callable, grid=np.arange(-2.0, 2.0001, 0.1), passes: int = 3):
-    """Per-class additive offsets on log-probabilities, by coordinate ascent (class 0 stays at 0)."""
+def fit_offsets(proba: np.ndarray, y, score: Callable, grid=None, passes: int = 3):
+    """Per-class additive offsets on log-probabilities, by coordinate ascent (class 0 stays at 0); grid: the
+    candidate offsets (default -2 to 2 by 0.1)."""
+    grid = np.arange(-2.0, 2.0001, 0.1) if grid is None else grid
     offsets = np.zeros(proba.shape[1])
     best = score(y, decide(proba, offsets))
     for _ in range(passes):

@@ -7,13 +7,14 @@ metrics) -> predict (decode test) -> submit (validated JSON lines)
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import numpy as np
 
 from ..core import cv, io, runlog
 from ..core.folds import assign_folds
+from ..core.source import ensure_sample
+from ..core.source import source_stamp as source_stamp_of
 from . import data, sample
 from .encode import Encoded, encode
 
@@ -44,30 +45,10 @@ def split_files(cfg: dict, source: str = "auto") -> tuple[str, dict]:
 def source_stamp(cfg: dict, source: str = "auto") -> dict:
     """What preprocess reads, cheaply (names, sizes, mtimes): make reruns preprocess when it changes."""
     kind, files = split_files(cfg, source)
-    # the sample is a pure function of cfg["sample"]: stat-ing its files would change the stamp the
-    # moment preprocess generates them, and the next make would preprocess again for nothing
-    watch = kind != "sample"
-    stat = lambda p: [p, *((Path(p).stat().st_size, Path(p).stat().st_mtime_ns)
-                           if watch and p and Path(p).exists() else [])]
-    stamp = {"source": kind, "cfg": {k: v for k, v in cfg.items() if k != "_config_file"},
-             "files": {s: {k: stat(v) for k, v in f.items()} for s, f in files.items()}}
+    stamp = source_stamp_of(kind, cfg, files)
     if cfg.get("bert"):
         stamp["bert"] = sorted((p.name, p.stat().st_size) for p in Path(cfg["bert"]).iterdir())
     return stamp
-
-
-def _ensure_sample(cfg: dict) -> None:
-    root, s = Path(cfg["sample_dir"]), cfg["sample"]
-    marker = root / "SAMPLE.json"
-    if marker.exists() and io.read_json(marker) == s:
-        return
-    if marker.exists():
-        shutil.rmtree(root)
-    elif root.exists() and any(root.iterdir()):
-        raise SystemExit(f"error: sample_dir {root}/ holds files that no sample generator wrote; refusing to "
-                         f"overwrite them. Point data.sample_dir elsewhere.")
-    sample.generate(root, **s)
-    io.write_json(marker, s)
 
 
 def load(files: dict, split: str, labelled: bool | None):
@@ -137,7 +118,7 @@ def preprocess(cfg: dict, out_dir, source: str = "auto") -> dict:
         print(f"[nl2sql] no competition files in {cfg['raw_dir']}/ (train/train.json ...) -> using a GENERATED "
               f"SAMPLE ({s['n_train']} train / {s['n_val']} val / {s['n_test']} test questions) in "
               f"{cfg['sample_dir']}/", flush=True)
-        _ensure_sample(cfg)
+        ensure_sample(cfg, sample.generate)
     loaded = {}
     for split in SPLITS:
         if split not in files or not files[split].get("questions"):

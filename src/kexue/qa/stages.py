@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 from pathlib import Path
 
 import numpy as np
 
 from ..core import cv, io, runlog
 from ..core.folds import assign_folds
+from ..core.source import ensure_sample, one_file
+from ..core.source import source_stamp as stamp
 from . import data, sample
 from .data import QADataError
 from .encode import Encoded
@@ -51,15 +52,6 @@ def _spec(item, what: str) -> dict:
     return spec
 
 
-def _one(matches: list, what: str, pattern: str, root: Path, required: bool):
-    if len(matches) > 1:
-        raise SystemExit(f"error: {root}/{pattern} matches {len(matches)} files ({', '.join(m.name for m in matches)}); "
-                         f"the {what} must be one file: rename the others or set data.raw.{what}")
-    if not matches and required:
-        raise SystemExit(f"error: no {what} file {root}/{pattern}")
-    return str(matches[0]) if matches else None
-
-
 def source_files(cfg: dict, source: str = "auto") -> tuple[str, dict]:
     """('raw' | 'sample' | 'files', {"train": [spec, ...], "test": spec | None, "gold": path | None})."""
     if cfg.get("files"):
@@ -76,8 +68,8 @@ def source_files(cfg: dict, source: str = "auto") -> tuple[str, dict]:
         if not train:
             raise SystemExit(f"error: no training file {raw}/{pat['train']} (the layout: {raw}/train.json, "
                              f"{raw}/test.json[, {raw}/qid_answer_expand])")
-        test = _one(sorted(raw.glob(pat["test"])), "test", pat["test"], raw, required=False)
-        gold = _one(sorted(raw.glob(pat["gold"])), "gold", pat["gold"], raw, required=False)
+        test = one_file(raw, pat["test"], "test", required=False)
+        gold = one_file(raw, pat["gold"], "gold", required=False)
         return "raw", {"train": [{"path": str(p), "format": "dgcnn"} for p in train],
                        "test": {"path": test, "format": "dgcnn"} if test else None, "gold": gold}
     root = Path(cfg["sample_dir"])
@@ -94,25 +86,7 @@ def _paths(files: dict) -> list[str]:
 def source_stamp(cfg: dict, source: str = "auto") -> dict:
     """What preprocess reads, cheaply (names, sizes, mtimes): make reruns preprocess when it changes."""
     kind, files = source_files(cfg, source)
-    # the sample is a pure function of cfg["sample"]: stat-ing the files it generates would change the stamp
-    watch = kind != "sample"
-    stat = lambda p: [p, *((Path(p).stat().st_size, Path(p).stat().st_mtime_ns) if watch and Path(p).exists() else [])]
-    return {"source": kind, "cfg": {k: v for k, v in cfg.items() if k != "_config_file"},
-            "files": [stat(p) for p in _paths(files)]}
-
-
-def _ensure_sample(cfg: dict) -> None:
-    root, s = Path(cfg["sample_dir"]), cfg["sample"]
-    marker = root / "SAMPLE.json"
-    if marker.exists() and io.read_json(marker) == s:
-        return
-    if marker.exists():
-        shutil.rmtree(root)
-    elif root.exists() and any(root.iterdir()):
-        raise SystemExit(f"error: sample_dir {root}/ holds files that no sample generator wrote; refusing to "
-                         f"overwrite them. Point data.sample_dir elsewhere.")
-    sample.generate(root, **s)
-    io.write_json(marker, s)
+    return stamp(kind, cfg, _paths(files))
 
 
 def read_source(spec: dict, labelled: bool, on_truncated: str = "error") -> data.Entries:
@@ -141,7 +115,7 @@ def preprocess(cfg: dict, out_dir, source: str = "auto") -> dict:
         say(f"no competition files in {cfg['raw_dir']}/ ({cfg['raw']['train']}) -> using a GENERATED SAMPLE "
             f"({s['n_train']} train / {s['n_test']} test questions, {s['n_passages']} passages each) in "
             f"{cfg['sample_dir']}/")
-        _ensure_sample(cfg)
+        ensure_sample(cfg, sample.generate)
     for path in _paths(files):
         if not Path(path).exists():
             raise SystemExit(f"error: {path} not found")

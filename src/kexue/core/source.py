@@ -1,0 +1,60 @@
+"""Where a competition's input comes from: the user's files, or the generated sample when there are none.
+
+make watches a stamp of the input (source_stamp, rewritten only when it changes) instead of the files
+themselves, so the preprocess stage reruns exactly when a file is replaced or a data config value changes.
+"""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from . import io
+
+
+def _stat(path, watch: bool) -> list:
+    p = Path(path) if path else None
+    return [path, *((p.stat().st_size, p.stat().st_mtime_ns) if watch and p and p.exists() else [])]
+
+
+def _stat_all(files, watch: bool):
+    if isinstance(files, dict):
+        return {k: _stat_all(v, watch) for k, v in files.items()}
+    if isinstance(files, (list, tuple)):
+        return [_stat_all(v, watch) for v in files]
+    return _stat(files, watch)
+
+
+def source_stamp(kind: str, cfg: dict, files) -> dict:
+    """{"source", "cfg", "files"}: the data config and the name, size and mtime of every input file (`files` is
+    a path or a dict/list of them, None allowed). The sample is a pure function of cfg["sample"], so its files
+    are named, not stat-ed: stat-ing them would change the stamp the moment preprocess generates them, and the
+    next make would preprocess again for nothing."""
+    return {"source": kind, "cfg": {k: v for k, v in cfg.items() if k != "_config_file"},
+            "files": _stat_all(files, kind != "sample")}
+
+
+def ensure_sample(cfg: dict, generate) -> None:
+    """Generate the sample into cfg["sample_dir"] with generate(root, **cfg["sample"]), unless the sample there
+    was made with these settings (its SAMPLE.json). Refuses to overwrite a folder no generator wrote."""
+    root, settings = Path(cfg["sample_dir"]), cfg["sample"]
+    marker = root / "SAMPLE.json"
+    if marker.exists() and io.read_json(marker) == settings:
+        return
+    if marker.exists():
+        shutil.rmtree(root)
+    elif root.exists() and any(root.iterdir()):
+        raise SystemExit(f"error: sample_dir {root}/ holds files that no sample generator wrote; refusing to "
+                         f"overwrite them. Point data.sample_dir elsewhere.")
+    generate(root, **settings)
+    io.write_json(marker, settings)
+
+
+def one_file(root: Path, pattern: str, what: str, required: bool) -> str | None:
+    """The single file under root matching the glob pattern (None when optional and absent)."""
+    matches = sorted(p for p in Path(root).glob(pattern) if p.is_file())
+    if len(matches) > 1:
+        raise SystemExit(f"error: {root}/{pattern} matches {len(matches)} files ({', '.join(m.name for m in matches)}); "
+                         f"the {what} must be one file: rename the others or set data.raw.{what}")
+    if not matches and required:
+        raise SystemExit(f"error: no {what} file {root}/{pattern}")
+    return str(matches[0]) if matches else None
