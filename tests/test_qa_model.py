@@ -237,7 +237,7 @@ def test_model_builds_with_ema_and_masks_padding():
 
 
 def test_ema_momentum_fits_the_run():
-    from kexue.qa.model import ema_momentum
+    from kexue.core.keras_fit import ema_momentum
     assert ema_momentum("auto", 540) == (1 - 1 / 54, None)         # averages over a tenth of the run
     assert ema_momentum("auto", 10**6)[0] == 0.9999                 # never past the post's value
     assert ema_momentum("auto", 20)[0] == 0.9                       # at least 10 steps

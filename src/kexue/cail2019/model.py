@@ -111,15 +111,9 @@ class CAILTagger:
         self.net = build_tagger(self.n_chars, len(self.classes), self.params)
 
     def fit(self, x_train, y_train, x_valid=None, y_valid=None) -> dict:
-        import sys
-
-        from ..core.keras_fit import ema_momentum, fit_fold
-        p = self.params
-        epochs, bs = int(p["epochs"]), int(p["batch_size"])
-        ema, warning = ema_momentum(p.get("ema"), -(-len(x_train) // bs) * epochs)
-        if warning:
-            print(f"warning: {warning}", file=sys.stderr, flush=True)
-        self.params = p = {**p, "ema": ema}
+        from ..core.keras_fit import fit_fold, with_ema_for_run
+        self.params = p = with_ema_for_run(self.params, len(x_train))
+        epochs, bs, ema = int(p["epochs"]), int(p["batch_size"]), p["ema"]
         self._build()
         epoch = [0]
         select = bool(p.get("select_best", True)) and self.evaluate is not None and x_valid is not None \

@@ -44,6 +44,16 @@ def ema_momentum(ema, steps: int) -> tuple[float, str | None]:
     return m, None
 
 
+def with_ema_for_run(params: dict, n_rows: int) -> dict:
+    """params with `ema` resolved (ema_momentum) for a run of n_rows rows, params["batch_size"] per step and
+    params["epochs"] epochs; a momentum that does not fit the run is kept, with a warning on stderr."""
+    steps = -(-n_rows // int(params["batch_size"])) * int(params["epochs"])
+    ema, warning = ema_momentum(params.get("ema"), steps)
+    if warning:
+        print(f"warning: {warning}", file=sys.stderr, flush=True)
+    return {**params, "ema": ema}
+
+
 def save_weights(model, path: Path) -> None:
     """Atomic save_weights: a crash leaves the previous file or none, never half of one."""
     tmp = path.with_name(f".{path.name[:-len('.weights.h5')]}.partial.weights.h5")

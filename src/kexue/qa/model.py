@@ -27,7 +27,6 @@ keras = import_keras()      # first: the layers and losses import keras, and TF'
 from keras import layers, ops
 
 from ..core.batching import length_batches
-from ..core.keras_fit import ema_momentum
 from ..layers import DGC, AttentionPooling1D
 from ..losses import focal_loss
 from .encode import pad_batch
@@ -165,15 +164,9 @@ class DGCNNReader:
         self.net = build_dgcnn(self.n_chars, self.word_matrix, self.params)
 
     def fit(self, x_train, y_train=None, x_valid=None, y_valid=None) -> dict:
-        import sys
-
-        from ..core.keras_fit import fit_fold
-        p = self.params
-        epochs, bs = int(p["epochs"]), int(p["batch_size"])
-        ema, warning = ema_momentum(p.get("ema"), -(-len(x_train) // bs) * epochs)
-        if warning:
-            print(f"warning: {warning}", file=sys.stderr, flush=True)
-        self.params = p = {**p, "ema": ema}
+        from ..core.keras_fit import fit_fold, with_ema_for_run
+        self.params = p = with_ema_for_run(self.params, len(x_train))
+        epochs, bs, ema = int(p["epochs"]), int(p["batch_size"]), p["ema"]
         self._build()
         epoch = [0]
         select = bool(p.get("select_best", True)) and self.evaluate is not None and x_valid is not None \
