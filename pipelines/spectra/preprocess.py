@@ -1,24 +1,7 @@
 """Stage 1: validate the spectra files and convert them to the array store (or write the source stamp)."""
-import argparse
-
-from kexue.core import config, io
+from kexue.core.source import preprocess_main
 from kexue.spectra import stages
 from kexue.spectra.data import SpectraDataError
 
-p = argparse.ArgumentParser(description=__doc__)
-p.add_argument("--config", default="configs/spectra/data.yaml")
-p.add_argument("--out", default="data/processed/spectra")
-p.add_argument("--source", choices=["auto", "raw", "sample"], default="auto",
-               help="auto: the competition files when present in raw_dir, else the generated sample")
-p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a data config value")
-p.add_argument("--stamp", help="only write the source stamp (what make watches) to this path")
-args = p.parse_args()
-cfg = config.resolve(args.config, args.set)
-if args.stamp:
-    io.write_json_if_changed(args.stamp, stages.source_stamp(cfg, args.source))
-else:
-    try:
-        stages.preprocess(cfg, args.out, args.source)
-    except SpectraDataError as e:
-        raise SystemExit(f"error: {e}\n(to drop bad files instead of stopping: make spectra-preprocess "
-                         f"data.on_bad_file=skip)")
+preprocess_main(__doc__, "spectra", stages, SpectraDataError,
+                hint="\n(to drop bad files instead of stopping: make spectra-preprocess data.on_bad_file=skip)")

@@ -245,11 +245,7 @@ def blend_runs(params: dict, member_runs: list[str], runs_dir, features_dir, fol
     (cross-fitted for the OOF score, on all OOF rows for the test set). A run like any other, plus
     thresholds.json."""
     runs_dir = Path(runs_dir)
-    members = [runlog.Run(runs_dir, r) for r in member_runs]
-    cvs = [io.read_json(m.dir / "cv.json") for m in members]
-    for key in ("data_fingerprint", "folds_fingerprint"):
-        if len({str(c[key]) for c in cvs}) > 1:
-            raise SystemExit(f"error: runs {member_runs} differ in {key}; rerun them on the same data and folds")
+    members, cvs = runlog.load_members(runs_dir, member_runs)
     d = cv_data(features_dir, folds_path)
     oof = cv.mean_pred([cv.load_pred(m.dir, "oof") for m in members])
     test = cv.mean_pred([cv.load_pred(m.dir, "test") for m in members])

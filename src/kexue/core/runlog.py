@@ -65,6 +65,17 @@ class Run:
             f.write(line + "\n")
 
 
+def load_members(runs_dir, member_runs: list[str], same=("data_fingerprint", "folds_fingerprint")):
+    """(runs, cv.json of each) of the finished runs a blend averages; they must agree on every key of `same`
+    (their rows must be the same rows in the same folds) or the blend would mix unrelated predictions."""
+    members = [Run(runs_dir, r) for r in member_runs]
+    cvs = [io.read_json(m.dir / "cv.json") for m in members]
+    for key in same:
+        if len({str(c[key]) for c in cvs}) > 1:
+            raise SystemExit(f"error: runs {member_runs} differ in {key}; rerun them on the same data and folds")
+    return members, cvs
+
+
 def completed_runs(root) -> list[dict]:
     """cv.json of every finished run under `root`, each with its params."""
     out = []

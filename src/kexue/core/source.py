@@ -58,3 +58,31 @@ def one_file(root: Path, pattern: str, what: str, required: bool) -> str | None:
     if not matches and required:
         raise SystemExit(f"error: no {what} file {root}/{pattern}")
     return str(matches[0]) if matches else None
+
+
+def preprocess_main(description: str, comp: str, stages, errors, hint: str = "") -> None:
+    """The preprocess stage's command line, the same for every competition: resolve configs/<comp>/data.yaml
+    (or --config) with --set overrides, then write only the source stamp (--stamp, what make watches) or run
+    stages.preprocess(cfg, out, source). A data error (`errors`) ends the run with its message and `hint`."""
+    import argparse
+
+    from . import config
+    p = argparse.ArgumentParser(description=description)
+    p.add_argument("--config", default=f"configs/{comp}/data.yaml")
+    p.add_argument("--out", default=f"data/processed/{comp}")
+    p.add_argument("--source", choices=["auto", "raw", "sample"], default="auto",
+                   help="auto: the competition files when present in raw_dir, else the generated sample")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a data config value")
+    p.add_argument("--stamp", help="only write the source stamp (what make watches) to this path")
+    args = p.parse_args()
+    try:
+        cfg = config.resolve(args.config, args.set)
+    except config.ConfigError as e:
+        raise SystemExit(f"error: {e}") from None
+    if args.stamp:
+        io.write_json_if_changed(args.stamp, stages.source_stamp(cfg, args.source))
+        return
+    try:
+        stages.preprocess(cfg, args.out, args.source)
+    except errors as e:
+        raise SystemExit(f"error: {e}{hint}") from None

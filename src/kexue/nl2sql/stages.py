@@ -313,11 +313,7 @@ def with_backbone(params: dict, processed_dir) -> dict:
 
 def blend_runs(params: dict, member_runs: list[str], runs_dir, processed_dir, folds_path, decode_cfg: dict) -> dict:
     runs_dir = Path(runs_dir)
-    members = [runlog.Run(runs_dir, r) for r in member_runs]
-    cvs = [io.read_json(m.dir / "cv.json") for m in members]
-    for key in ("data_fingerprint", "folds_fingerprint"):
-        if len({str(c[key]) for c in cvs}) > 1:
-            raise SystemExit(f"error: runs {member_runs} differ in {key}; rerun them on the same data and folds")
+    members, cvs = runlog.load_members(runs_dir, member_runs)
     data, scorer, _ = cv_data(params, processed_dir, folds_path, decode_cfg)
     oof = cv.mean_pred([cv.load_pred(m.dir, "oof") for m in members])
     test = cv.mean_pred([cv.load_pred(m.dir, "test") for m in members])

@@ -134,11 +134,7 @@ def open_run(params: dict, runs_dir, store_dir) -> runlog.Run:
 def blend_runs(params: dict, member_runs: list[str], runs_dir, store_dir) -> dict:
     """Blend member runs' OOF probabilities into a new run with the same artefacts as a model run."""
     runs_dir = Path(runs_dir)
-    members = [runlog.Run(runs_dir, r) for r in member_runs]
-    cvs = [io.read_json(m.dir / "cv.json") for m in members]
-    for key in ("data_fingerprint", "folds_fingerprint", "classes"):
-        if len({str(c[key]) for c in cvs}) > 1:
-            raise SystemExit(f"error: runs {member_runs} differ in {key}; rerun them on the same data and folds")
+    members, cvs = runlog.load_members(runs_dir, member_runs, same=("data_fingerprint", "folds_fingerprint", "classes"))
     classes = cvs[0]["classes"]
     y = data.load_set(store_dir, "train").labels.astype(int)
     folds = np.load(Path(store_dir) / "folds.npy")
