@@ -86,9 +86,9 @@ def _masked_ce(logits, labels):
 def probabilities(logits: dict, sel_loss: str) -> dict:
     from keras import ops
     out = {k: ops.convert_to_numpy(ops.softmax(ops.cast(v, "float32"), axis=-1)) for k, v in logits.items()}
-    if sel_loss == "zlpr":  # P(selected) = sigmoid(score); the aggregation split follows the agg softmax
-        s = ops.convert_to_numpy(ops.cast(logits["sel"], "float32"))
-        chosen = 1 / (1 + np.exp(-s[..., NO_AGG]))
+    if sel_loss == "zlpr":  # P(selected) = σ(2·score), ZLPR's calibrated reading (kexue.losses.zlpr); the
+        s = ops.convert_to_numpy(ops.cast(logits["sel"], "float32"))  # aggregation split follows the agg softmax
+        chosen = 1 / (1 + np.exp(-2 * s[..., NO_AGG]))
         agg = np.exp(s[..., :NO_AGG] - s[..., :NO_AGG].max(-1, keepdims=True))
         agg /= agg.sum(-1, keepdims=True)
         out["sel"] = np.concatenate([agg * chosen[..., None], (1 - chosen)[..., None]], -1)
