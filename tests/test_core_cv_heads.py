@@ -46,3 +46,35 @@ def test_mean_pred_weights_dicts():
     a, b = {"h": np.ones((2, 2))}, {"h": np.zeros((2, 2))}
     assert np.allclose(cv.mean_pred([a, b], [0.25, 0.75])["h"], 0.25)
     assert np.allclose(cv.mean_pred([np.ones(3), np.zeros(3)]), 0.5)
+
+
+def test_write_blend_is_a_run_of_its_own(tmp_path):
+    folds = np.array([0, 0, 1, 1])
+    data = cv.CVData(x=np.arange(4), y=np.arange(4), folds=folds, x_test=np.arange(100, 102), classes=None,
+                     score=score, headline="exact")
+    root = tmp_path / "runs" / "demo"
+    members = []
+    for seed in (1, 2):
+        run = runlog.Run.create(root, {"name": "heads", "seed": seed}, "data", "folds")
+        cv.run_cv(run, data, Heads)
+        members.append(run)
+    found, cvs = runlog.load_members(root, [m.id for m in members])
+    oof = cv.mean_pred([cv.load_pred(m.dir, "oof") for m in found])
+    test = cv.mean_pred([cv.load_pred(m.dir, "test") for m in found])
+    blend, result = cv.write_blend(root, {"name": "avg"}, found, cvs, oof, test, score(np.arange(4), oof, None),
+                                   [1.0, 1.0], headline="exact", extra={"weights": {members[0].id: 0.5}},
+                                   side_files={"decision.json": {"offset": 0.1}})
+    assert blend.id not in {m.id for m in members}
+    assert blend.params == {"name": "avg", "members": [m.id for m in members]}
+    assert blend.info["data_fingerprint"] == "data" and blend.info["folds_fingerprint"] == "folds"
+    assert result["members"] == {m.id: 1.0 for m in members} and result["score"] == 1.0
+    assert result["seconds"]["wall_total"] == round(sum(c["seconds"]["wall_total"] for c in cvs), 2)
+    assert io.read_json(blend.dir / "decision.json") == {"offset": 0.1}
+    assert np.allclose(cv.load_pred(blend.dir, "test")["b"], 2.0)           # fold seeds 1, 2 and 2, 3 averaged
+    log = (blend.dir / "log.txt").read_text()
+    assert f"member {members[0].id}: OOF exact 1.0000, weight 0.5" in log
+    assert f"member {members[1].id}: OOF exact 1.0000\n" in log
+    # the same members and params give the same run id: a rerun overwrites instead of adding a run
+    again, _ = cv.write_blend(root, {"name": "avg"}, found, cvs, oof, test, score(np.arange(4), oof, None),
+                              [1.0, 1.0], headline="exact")
+    assert again.id == blend.id

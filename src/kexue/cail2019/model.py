@@ -23,6 +23,7 @@ keras = import_keras()      # first: the layers and losses import keras, and TF'
 from keras import layers, ops
 
 from ..core.batching import length_batches
+from ..core.keras_fit import FoldModel
 from ..layers import DGC, AttentionPooling1D
 from ..losses import ZLPR, zlpr_probabilities
 
@@ -93,44 +94,21 @@ def dataset(x: np.ndarray, y: np.ndarray, batch_size: int, seed: int = 0, epoch=
         .apply(tf.data.experimental.assert_cardinality(steps)).prefetch(2)
 
 
-class CAILTagger:
+class CAILTagger(FoldModel):
     """The model behind `model: dgc` (configs/cail2019/*.yaml) in the core CV loop's interface: fit() on a char
     matrix and its multi-hot tags, predict() -> (rows, n_tags) float32 probabilities (0.5 = the loss's rule).
     The fold's folder is kexue.core.keras_fit's: best epoch by the validation CAIL score, resumable."""
 
     def __init__(self, params: dict, workdir, seed: int, classes, n_chars: int, evaluate=None):
         """`evaluate(y_valid, probabilities) -> {"score": ...}` scores an epoch (the best one is kept)."""
-        from pathlib import Path
-        keras.utils.set_random_seed(seed)
-        self.params, self.workdir, self.seed, self.classes = params, Path(workdir), seed, list(classes)
-        self.n_chars, self.evaluate, self.net = int(n_chars), evaluate, None
-        self.callbacks = []          # more Keras callbacks for fit(), called last (tests kill a run with one)
+        super().__init__(params, workdir, seed, evaluate)
+        self.classes, self.n_chars = list(classes), int(n_chars)
 
-    def _build(self):
-        keras.mixed_precision.set_global_policy(self.params.get("precision", "float32"))
-        self.net = build_tagger(self.n_chars, len(self.classes), self.params)
+    def build(self):
+        return build_tagger(self.n_chars, len(self.classes), self.params)
 
-    def fit(self, x_train, y_train, x_valid=None, y_valid=None) -> dict:
-        from ..core.keras_fit import fit_fold, with_ema_for_run
-        self.params = p = with_ema_for_run(self.params, len(x_train))
-        epochs, bs, ema = int(p["epochs"]), int(p["batch_size"]), p["ema"]
-        self._build()
-        epoch = [0]
-        select = bool(p.get("select_best", True)) and self.evaluate is not None and x_valid is not None \
-            and len(x_valid) > 0
-        info = fit_fold(self.net, dataset(x_train, y_train, bs, self.seed, epoch=lambda: epoch[0]), epochs,
-                        self.workdir, len(x_train),
-                        evaluate=(lambda: self.evaluate(y_valid, self.predict(x_valid))) if select else None,
-                        verbose=p.get("verbose", "auto"), callbacks=self.callbacks,
-                        epoch_begin=lambda e: epoch.__setitem__(0, e))
-        return {**info, "params": int(self.net.count_params()), "epochs": epochs, "ema": ema}
-
-    def load(self):
-        """The fold's best (else last) weights, for predicting without training again."""
-        from ..core.keras_fit import load_trained
-        self._build()
-        load_trained(self.net, self.workdir)
-        return self
+    def stream(self, x, y, batch_size, epoch):
+        return dataset(x, y, batch_size, self.seed, epoch=epoch)
 
     def predict(self, x) -> np.ndarray:
         out = np.zeros((len(x), len(self.classes)), np.float32)

@@ -257,18 +257,13 @@ def blend_runs(params: dict, member_runs: list[str], runs_dir, features_dir, fol
         decisions, thresholds = oof > 0.5, np.full(len(d.classes), 0.5)
     else:
         raise SystemExit(f"error: thresholds must be fixed or tuned, not {mode!r}")
-    run = runlog.Run.create(runs_dir, {**params, "members": member_runs}, cvs[0]["data_fingerprint"],
-                            cvs[0]["folds_fingerprint"])
     report = multilabel.report(d.y, decisions, d.classes)
     fold_scores = [multilabel.cail_score(d.y[d.folds == k], decisions[d.folds == k]) for k in range(d.n_folds)]
-    io.write_json(run.dir / "thresholds.json", {"thresholds": [float(t) for t in thresholds], "tags": d.classes,
-                                                "mode": mode})
-    member_scores = {m.id: c["score"] for m, c in zip(members, cvs)}
-    result = cv.write_run(run, oof, test, report, fold_scores, None, "cail_score", extra={
-        "members": member_scores, "thresholds": mode,
-        "seconds": {"wall_total": round(sum(c["seconds"]["wall_total"] for c in cvs), 2)}})
-    for m, s in member_scores.items():
-        run.log(f"member {m}: CAIL score {s:.4f}")
+    run, result = cv.write_blend(
+        runs_dir, params, members, cvs, oof, test, report, fold_scores, headline="cail_score",
+        extra={"thresholds": mode},
+        side_files={"thresholds.json": {"thresholds": [float(t) for t in thresholds], "tags": d.classes,
+                                        "mode": mode}})
     run.log(f"blend of {len(members)} ({mode} thresholds): CAIL score {result['score']:.4f} (micro-F1 "
             f"{report['micro_f1']:.4f}, macro-F1 {report['macro_f1']:.4f}) -> {run.dir}")
     return result

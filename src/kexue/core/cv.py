@@ -238,6 +238,26 @@ def write_run(run: Run, oof, test, oof_report: dict, fold_scores, classes, headl
     return cv
 
 
+def write_blend(runs_dir, params: dict, members: list[Run], member_cvs: list[dict], oof, test, oof_report: dict,
+                fold_scores, classes=None, headline: str = "score", extra: dict | None = None,
+                side_files: dict | None = None) -> tuple[Run, dict]:
+    """A blend of finished runs written as a run of its own (the members' data and folds fingerprints, their
+    ids in its params, their OOF scores and summed training time in cv.json), so that compare, evaluate and
+    submit treat it like a model. `side_files` (name -> JSON) are written before cv.json marks it complete."""
+    run = Run.create(runs_dir, {**params, "members": [m.id for m in members]}, member_cvs[0]["data_fingerprint"],
+                     member_cvs[0]["folds_fingerprint"])
+    for name, content in (side_files or {}).items():
+        io.write_json(run.dir / name, content)
+    member_scores = {m.id: c["score"] for m, c in zip(members, member_cvs)}
+    result = write_run(run, oof, test, oof_report, fold_scores, classes, headline, extra={
+        **(extra or {}), "members": member_scores,
+        "seconds": {"wall_total": round(sum(c["seconds"]["wall_total"] for c in member_cvs), 2)}})
+    weights = result.get("weights", {})
+    for m, s in member_scores.items():
+        run.log(f"member {m}: OOF {headline} {s:.4f}" + (f", weight {weights[m]}" if m in weights else ""))
+    return run, result
+
+
 def run_cv(run: Run, data: CVData, make_model: Callable, **kw) -> dict:
     """All folds in this process, then collect (the API path; make runs folds as separate targets)."""
     for fold in range(data.n_folds):

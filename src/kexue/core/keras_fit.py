@@ -129,3 +129,54 @@ shuffles as the uninterrupted one did). Returns {"best": {"score", "epoch"} | No
         model.load_weights(best_path)
     speed = io.read_json(workdir / "speed.json") if (workdir / "speed.json").exists() else {}
     return {"best": best if evaluate is not None and best_path.exists() else None, **speed}
+
+
+class FoldModel:
+    """A Keras network as a model of the core CV loop (fit / predict / load), trained by fit_fold: the best epoch
+    by `evaluate` kept, a killed fold resumed, the EMA momentum fitted to the run. A solution's model says only
+    what differs: `build()` (the compiled network), `stream(x, y, batch_size, epoch)` (the seeded training data;
+    `epoch()` is the epoch being fed) and `predict(x)`; `score_epoch` says what `evaluate` is given."""
+
+    def __init__(self, params: dict, workdir, seed: int, evaluate: Callable[..., dict] | None = None):
+        import keras
+        keras.utils.set_random_seed(seed)
+        self.params, self.workdir, self.seed, self.evaluate = params, Path(workdir), seed, evaluate
+        self.net = None
+        self.callbacks = []          # more Keras callbacks for fit(), called last (tests kill a run with one)
+
+    def build(self):
+        raise NotImplementedError
+
+    def stream(self, x, y, batch_size: int, epoch: Callable[[], int]):
+        raise NotImplementedError
+
+    def predict(self, x):
+        raise NotImplementedError
+
+    def score_epoch(self, x_valid, y_valid) -> dict:
+        """The validation score after an epoch: evaluate(y_valid, predictions) unless a model says otherwise."""
+        return self.evaluate(y_valid, self.predict(x_valid))
+
+    def _build(self):
+        import keras
+        keras.mixed_precision.set_global_policy(self.params.get("precision", "float32"))
+        self.net = self.build()
+
+    def fit(self, x_train, y_train=None, x_valid=None, y_valid=None) -> dict:
+        self.params = p = with_ema_for_run(self.params, len(x_train))
+        epochs, batch_size = int(p["epochs"]), int(p["batch_size"])
+        self._build()
+        epoch = [0]
+        select = bool(p.get("select_best", True)) and self.evaluate is not None and x_valid is not None \
+            and len(x_valid) > 0
+        info = fit_fold(self.net, self.stream(x_train, y_train, batch_size, lambda: epoch[0]), epochs, self.workdir,
+                        len(x_train), evaluate=(lambda: self.score_epoch(x_valid, y_valid)) if select else None,
+                        verbose=p.get("verbose", "auto"), callbacks=self.callbacks,
+                        epoch_begin=lambda e: epoch.__setitem__(0, e))
+        return {**info, "params": int(self.net.count_params()), "epochs": epochs, "ema": p["ema"]}
+
+    def load(self):
+        """The fold's best (else last) weights, for predicting without training again."""
+        self._build()
+        load_trained(self.net, self.workdir)
+        return self

@@ -319,16 +319,9 @@ def blend_runs(params: dict, member_runs: list[str], runs_dir, processed_dir, fo
     test = cv.mean_pred([cv.load_pred(m.dir, "test") for m in members])
     scored = np.flatnonzero(data.folds >= 0)
     report = scorer(scored, cv.take(oof, scored))
-    run = runlog.Run.create(runs_dir, {**params, "members": member_runs}, cvs[0]["data_fingerprint"],
-                            cvs[0]["folds_fingerprint"])
     fold_scores = [scorer(np.flatnonzero(data.folds == k), cv.take(oof, np.flatnonzero(data.folds == k)))["score"]
                    for k in range(data.n_folds)]
-    member_scores = {m.id: c["score"] for m, c in zip(members, cvs)}
-    result = cv.write_run(run, oof, test, report, fold_scores, None, "score", extra={
-        "members": member_scores,
-        "seconds": {"wall_total": round(sum(c["seconds"]["wall_total"] for c in cvs), 2)}})
-    for m, s in member_scores.items():
-        run.log(f"member {m}: score {s:.4f}")
+    run, result = cv.write_blend(runs_dir, params, members, cvs, oof, test, report, fold_scores)
     run.log(f"ensemble of {len(members)}: score {result['score']:.4f} (logic-form {report['logic_form_acc']:.4f}) "
             f"-> {run.dir}")
     return result

@@ -27,6 +27,7 @@ keras = import_keras()      # first: the layers and losses import keras, and TF'
 from keras import layers, ops
 
 from ..core.batching import length_batches
+from ..core.keras_fit import FoldModel
 from ..layers import DGC, AttentionPooling1D
 from ..losses import focal_loss
 from .encode import pad_batch
@@ -140,7 +141,7 @@ def predict(model, data, batch_size: int = 256):
     return starts, ends, presence
 
 
-class DGCNNReader:
+class DGCNNReader(FoldModel):
     """The model behind `model: dgcnn` (configs/qa/dgcnn.yaml) in the core CV loop's interface: fit() on an
     EncodedView of training rows, predict() -> {"start", "end"}: (rows, width) float16 pointer probabilities,
     0-padded to the longest passage of the view's split (the same width for every fold, so folds and runs
@@ -152,37 +153,17 @@ class DGCNNReader:
     def __init__(self, params: dict, workdir, seed: int, classes=None, n_chars: int = 0, word_matrix=None,
                  evaluate=None):
         """`evaluate(x_valid, prediction) -> {"score": ...}` scores an epoch (the best one is kept)."""
-        from pathlib import Path
-        keras.utils.set_random_seed(seed)
-        self.params, self.workdir, self.seed, self.evaluate = params, Path(workdir), seed, evaluate
+        super().__init__(params, workdir, seed, evaluate)
         self.n_chars, self.word_matrix = int(n_chars), word_matrix
-        self.net = None
-        self.callbacks = []          # more Keras callbacks for fit(), called last (tests kill a run with one)
 
-    def _build(self):
-        keras.mixed_precision.set_global_policy(self.params.get("precision", "float32"))
-        self.net = build_dgcnn(self.n_chars, self.word_matrix, self.params)
+    def build(self):
+        return build_dgcnn(self.n_chars, self.word_matrix, self.params)
 
-    def fit(self, x_train, y_train=None, x_valid=None, y_valid=None) -> dict:
-        from ..core.keras_fit import fit_fold, with_ema_for_run
-        self.params = p = with_ema_for_run(self.params, len(x_train))
-        epochs, bs, ema = int(p["epochs"]), int(p["batch_size"]), p["ema"]
-        self._build()
-        epoch = [0]
-        select = bool(p.get("select_best", True)) and self.evaluate is not None and x_valid is not None \
-            and len(x_valid) > 0
-        info = fit_fold(self.net, dataset(x_train, bs, self.seed, epoch=lambda: epoch[0]), epochs, self.workdir,
-                        len(x_train), evaluate=(lambda: self.evaluate(x_valid, self.predict(x_valid))) if select
-                        else None, verbose=p.get("verbose", "auto"), callbacks=self.callbacks,
-                        epoch_begin=lambda e: epoch.__setitem__(0, e))
-        return {**info, "params": int(self.net.count_params()), "epochs": epochs, "ema": ema}
+    def stream(self, x, y, batch_size, epoch):
+        return dataset(x, batch_size, self.seed, epoch=epoch)      # the targets travel inside the EncodedView
 
-    def load(self):
-        """The fold's best (else last) weights, for predicting without training again."""
-        from ..core.keras_fit import load_trained
-        self._build()
-        load_trained(self.net, self.workdir)
-        return self
+    def score_epoch(self, x_valid, y_valid) -> dict:
+        return self.evaluate(x_valid, self.predict(x_valid))
 
     def predict(self, x) -> dict:
         base = getattr(x, "base", x)

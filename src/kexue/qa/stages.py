@@ -404,18 +404,11 @@ def blend_runs(params: dict, member_runs: list[str], runs_dir, processed_dir, fe
     test = cv.mean_pred([cv.load_pred(m.dir, "test") for m in members])
     scored = np.flatnonzero(data_.folds >= 0)
     report = scorer(scored, cv.take(oof, scored))
-    run = runlog.Run.create(runs_dir, {**params, "members": member_runs}, cvs[0]["data_fingerprint"],
-                            cvs[0]["folds_fingerprint"])
     fold_scores = []
     for k in range(data_.n_folds):
         rows = np.flatnonzero(data_.folds == k)
         fold_scores.append(scorer(rows, cv.take(oof, rows))["score"])
-    member_scores = {m.id: c["score"] for m, c in zip(members, cvs)}
-    result = cv.write_run(run, oof, test, report, fold_scores, None, "score", extra={
-        "members": member_scores,
-        "seconds": {"wall_total": round(sum(c["seconds"]["wall_total"] for c in cvs), 2)}})
-    for m, s in member_scores.items():
-        run.log(f"member {m}: score {s:.4f}")
+    run, result = cv.write_blend(runs_dir, params, members, cvs, oof, test, report, fold_scores)
     run.log(f"ensemble of {len(members)}: score {result['score']:.4f} (accuracy {report['accuracy']:.4f}, "
             f"F1 {report['f1']:.4f}) -> {run.dir}")
     return result

@@ -146,22 +146,15 @@ def blend_runs(params: dict, member_runs: list[str], runs_dir, store_dir) -> dic
     oof = ens.blend(oofs, weights)
     decided = ens.decide(oof, offsets)
     honest = ens.cross_fitted(oofs, y, folds, score, params["class_offsets"], params["weight_step"])
-    run = runlog.Run.create(runs_dir, {**params, "members": member_runs}, cvs[0]["data_fingerprint"],
-                            cvs[0]["folds_fingerprint"])
     report = classification_report(y, decided, classes)
     fold_scores = [macro_f1(y[folds == k], decided[folds == k], n) for k in range(int(folds.max()) + 1)]
-    member_scores = {m.id: c["score"] for m, c in zip(members, cvs)}
-    io.write_json(run.dir / "decision.json", {"offsets": offsets.tolist(), "classes": classes})
-    result = cv.write_run(run, oof, ens.blend(tests, weights), report, fold_scores, classes, extra={
-        "cross_fitted_macro_f1": macro_f1(y, honest, n),
-        "weights": dict(zip(member_runs, np.round(weights, 4).tolist())),
-        "offsets": dict(zip(classes, np.round(offsets, 3).tolist())),
-        "members": member_scores,
-        "blend_without_offsets": macro_f1(y, ens.decide(oof), n),
-        "seconds": {"wall_total": round(sum(c["seconds"]["wall_total"] for c in cvs), 2)},
-    })
-    for m, s in member_scores.items():
-        run.log(f"member {m}: OOF macro-F1 {s:.4f}, weight {result['weights'][m]}")
+    run, result = cv.write_blend(
+        runs_dir, params, members, cvs, oof, ens.blend(tests, weights), report, fold_scores, classes, "macro_f1",
+        extra={"cross_fitted_macro_f1": macro_f1(y, honest, n),
+               "weights": dict(zip(member_runs, np.round(weights, 4).tolist())),
+               "offsets": dict(zip(classes, np.round(offsets, 3).tolist())),
+               "blend_without_offsets": macro_f1(y, ens.decide(oof), n)},
+        side_files={"decision.json": {"offsets": offsets.tolist(), "classes": classes}})
     run.log(f"ensemble OOF macro-F1 {result['score']:.4f} (offsets fitted on OOF; "
             f"cross-fitted {result['cross_fitted_macro_f1']:.4f}) -> {run.dir}")
     return result
