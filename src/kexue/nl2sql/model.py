@@ -64,7 +64,10 @@ def build_net(backbone, csel_dim: int = 256, sel_loss: str = "softmax"):
                 valid = ops.cast(y["sel"] >= 0, "float32")
                 chosen = ops.cast((y["sel"] >= 0) & (y["sel"] != NO_AGG), "float32")
                 score = ops.cast(y_pred["sel"][..., NO_AGG], "float32")
-                total += ops.mean(zlpr_loss(chosen, score + MASKED * (1 - valid)))
+                # per header, as the 7-way softmax it replaces is: a per-question sum would weigh selection
+                # several times more against the other heads, and the operator tags lagged (sample, 3 seeds)
+                per_question = zlpr_loss(chosen, score + MASKED * (1 - valid))
+                total += ops.sum(per_question) / ops.maximum(ops.sum(valid), 1.0)
                 total += _masked_ce(y_pred["sel"][..., :NO_AGG], ops.where(chosen > 0, y["sel"], -1))
             else:
                 total += _masked_ce(y_pred["sel"], y["sel"])
