@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import tempfile
 import time
@@ -21,6 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 sys.path.insert(0, str(ROOT / "src"))
+from _bench import in_child, write_results
 
 
 def encoded_rows(model: str, n: int):
@@ -107,24 +107,12 @@ def main() -> int:
             print("skipping minilm: ../shared is absent")
             continue
         for precision in args.precisions:
-            out = subprocess.run([sys.executable, __file__, "--child", model, precision, "--n", str(args.n),
-                                  "--batch", str(args.batch), "--steps", str(args.steps)],
-                                 capture_output=True, text=True, check=False)
-            if out.returncode:
-                print(out.stderr[-2000:])
-                return 1
-            r = json.loads(out.stdout.strip().splitlines()[-1])
+            r = in_child(__file__, model, precision, "--n", args.n, "--batch", args.batch, "--steps", args.steps)
             results.append(r)
             print(f"{model:7s} {precision:15s} train {r['train_examples_per_s']:7.1f} ex/s   predict "
                   f"{r['predict_examples_per_s']:7.1f} ex/s   one question {r['latency_one_question_ms_median']:6.1f} ms"
                   f"   (batch {r['batch']}, {r['mean_tokens']:.0f} tokens on average)", flush=True)
-    import os
-    import platform
-
-    from kexue.core import io
-    io.write_json(ROOT / "benchmarks" / "results" / "nl2sql.json",
-                  {"machine": {"cpus": os.cpu_count(), "processor": platform.processor() or platform.machine()},
-                   "results": results})
+    print(f"-> {write_results('nl2sql', results)}")
     return 0
 
 

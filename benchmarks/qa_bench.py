@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import tempfile
 import time
@@ -23,6 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 sys.path.insert(0, str(ROOT / "src"))
+from _bench import in_child, write_results
 
 
 def entries() -> tuple[str, list, list]:
@@ -106,25 +106,13 @@ def main() -> int:
     results = []
     for dim in args.dims:
         for precision in args.precisions:
-            out = subprocess.run([sys.executable, __file__, "--child", str(dim), precision, "--batch",
-                                  str(args.batch), "--steps", str(args.steps)],
-                                 capture_output=True, text=True, check=False)
-            if out.returncode:
-                print(out.stderr[-3000:])
-                return 1
-            r = json.loads(out.stdout.strip().splitlines()[-1])
+            r = in_child(__file__, dim, precision, "--batch", args.batch, "--steps", args.steps)
             results.append(r)
             print(f"{r['data']} dim {dim:3d} {precision:15s} train {r['train_rows_per_s']:7.1f} rows/s   predict "
                   f"{r['predict_rows_per_s']:7.1f} rows/s   one question ({r['rows_per_question']} rows) "
                   f"{r['latency_one_question_ms_median']:6.1f} ms   ({r['params']:,} parameters, batch {r['batch']}, "
                   f"{r['mean_passage_chars']:.0f} passage characters on average)", flush=True)
-    import os
-    import platform
-
-    from kexue.core import io
-    io.write_json(ROOT / "benchmarks" / "results" / "qa.json",
-                  {"machine": {"cpus": os.cpu_count(), "processor": platform.processor() or platform.machine()},
-                   "results": results})
+    print(f"-> {write_results('qa', results)}")
     return 0
 
 

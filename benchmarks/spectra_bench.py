@@ -13,13 +13,13 @@ import argparse
 import json
 import os
 import resource
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
+from _bench import in_child
 
 
 def make_files(workdir: Path, n: int) -> None:
@@ -84,11 +84,6 @@ def cnn_child(batch_size: int, steps: int, precision: str) -> dict:
             "train_samples_per_s": round(train), "predict_samples_per_s": round(infer)}
 
 
-def child(args: list[str]) -> dict:
-    out = subprocess.run([sys.executable, __file__, "--child", *args], capture_output=True, text=True, check=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
-
-
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--sizes", type=int, nargs="+", default=[10000, 25000, 50000])
@@ -110,14 +105,14 @@ def main() -> None:
     results = {"cpus": os.cpu_count(), "preprocess": [], "cnn": []}
     print(f"{'spectra':>8} {'workers':>7} {'seconds':>8} {'spectra/s':>10} {'peak RSS parent':>16} {'worker':>7} {'store':>8}")
     for n in args.sizes:
-        r = child(["pre", str(workdir), str(n), str(args.workers)])
+        r = in_child(__file__, "pre", workdir, n, args.workers)
         results["preprocess"].append(r)
         print(f"{r['n']:>8} {r['workers']:>7} {r['seconds']:>8} {r['spectra_per_s']:>10} "
               f"{r['peak_rss_mb_parent']:>13} MB {r['peak_rss_mb_worker']:>4} MB {r['store_mb']:>5} MB", flush=True)
     if not args.skip_cnn:
         print(f"\nCNN (2600x1 input, 8 residual dilated blocks), {args.cnn_steps} steps after warm-up")
         for precision, bs in (("float32", 64), ("float32", 256), ("mixed_bfloat16", 64)):
-            r = child(["cnn", str(bs), str(args.cnn_steps), precision])
+            r = in_child(__file__, "cnn", bs, args.cnn_steps, precision)
             results["cnn"].append(r)
             print(f"  {precision:>15} batch {bs:>3}: train {r['train_samples_per_s']:>4} samples/s, "
                   f"predict {r['predict_samples_per_s']:>4} samples/s ({r['params']} weights)", flush=True)
