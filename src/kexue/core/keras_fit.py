@@ -55,7 +55,8 @@ def with_ema_for_run(params: dict, n_rows: int) -> dict:
 
 
 def save_weights(model, path: Path) -> None:
-    """Atomic save_weights: a crash leaves the previous file or none, never half of one."""
+    """Atomic save_weights: a crash leaves the previous file or none, never half of one (Keras insists on the
+    '.weights.h5' ending, so the temp name keeps it)."""
     tmp = path.with_name(f".{path.name[:-len('.weights.h5')]}.partial.weights.h5")
     model.save_weights(tmp)
     tmp.replace(path)
@@ -76,10 +77,10 @@ def load_trained(model, workdir) -> None:
 
 def fit_fold(model, data, epochs: int, workdir, n_rows: int, evaluate: Callable[[], dict] | None = None,
              verbose="auto", callbacks=(), epoch_begin: Callable[[int], None] | None = None,
-             log: Callable[[str], None] | None = None) -> dict:
+             log: Callable[[str], None] | None = None, select_on: str = "score") -> dict:
     """Train `model` (compiled) on `data` (a tf.data stream or anything fit() takes) for `epochs`, or finish a
-    killed run. `evaluate()` -> {"score": ...} scores the model as it is after an epoch (EMA weights in); the best
-    epoch's weights are kept and loaded at the end. Without evaluate the last epoch is the model. `callbacks` run
+    killed run. `evaluate()` -> {select_on: ...} scores the model as it is after an epoch (EMA weights in); the
+    best epoch's weights are kept and loaded at the end. Without evaluate the last epoch is the model. `callbacks` run
     last (tests kill a run with one). `epoch_begin(e)` tells a data stream which epoch it feeds (a resumed run then
 shuffles as the uninterrupted one did). Returns {"best": {"score", "epoch"} | None, "rows_per_s": ...}."""
     import keras
@@ -100,12 +101,12 @@ shuffles as the uninterrupted one did). Returns {"best": {"score", "epoch"} | No
                    "seconds": round(time.time() - EpochEnd.t0, 1)}
             if evaluate is not None:
                 row["valid"] = evaluate()
-                score = row["valid"]["score"]
+                score = row["valid"][select_on]
                 if score > best["score"]:
                     best.update(score=score, epoch=e)
                     save_weights(self.model, best_path)
                     io.write_json(best_json, best)
-                log(f"epoch {e + 1}/{epochs}: loss {row['loss']:.4f}, valid score {score:.4f} "
+                log(f"epoch {e + 1}/{epochs}: loss {row['loss']:.4f}, valid {select_on} {score:.4f} "
                     f"(best {best['score']:.4f} at epoch {best['epoch'] + 1})")
             EpochEnd.t0 = time.time()
             with open(history, "a", encoding="utf-8") as f:   # per epoch: a killed run leaves its trace

@@ -6,16 +6,13 @@ table (h_max), so folds, seeds and models can be averaged head by head:
 """
 from __future__ import annotations
 
-import json
 import math
-import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
-from ..core import io
 from ..core.batching import length_batches
+from ..core.keras_fit import fit_fold, load_trained
 from ..core.tfquiet import import_keras
 from .encode import NO_AGG, pad_batch
 
@@ -152,61 +149,18 @@ class NL2SQLBert:
             0.0, decay_steps=max(1, steps * epochs), warmup_target=float(p["lr"]),
             warmup_steps=int(steps * epochs * float(p["warmup"])), alpha=0.0)
         self.net.compile(optimizer=keras.optimizers.AdamW(schedule, weight_decay=float(p["weight_decay"])))
-        best_path, best_json = self.workdir / "best.weights.h5", self.workdir / "best.json"
-        best = io.read_json(best_json) if best_json.exists() else {"score": -1.0}
-        history_path, model = self.workdir / "history.jsonl", self
-        evaluate = self.evaluate
-
-        class EpochEnd(keras.callbacks.Callback):
-            t0 = time.time()
-
-            def on_epoch_begin(self, e, logs=None):
-                epoch[0] = e  # a resumed run (BackupAndRestore) shuffles as the uninterrupted one would
-
-            def on_epoch_end(self, epoch, logs=None):
-                logs = logs if logs is not None else {}
-                row = {"epoch": epoch, "loss": float(logs.get("loss", np.nan)),
-                       "seconds": round(time.time() - EpochEnd.t0, 1)}
-                if evaluate is not None and len(x_valid):
-                    row["valid"] = evaluate(x_valid, model.predict(x_valid))
-                    score = row["valid"]["logic_form_acc"]
-                    if score > best["score"]:
-                        best.update(score=score, epoch=epoch)
-                        _save_weights(self.model, best_path)
-                        io.write_json(best_json, best)
-                    print(f"epoch {epoch + 1}: loss {row['loss']:.4f}, valid logic-form {score:.4f} "
-                          f"(best {best['score']:.4f} at epoch {best['epoch'] + 1})", flush=True)
-                EpochEnd.t0 = time.time()
-                with open(history_path, "a", encoding="utf-8") as f:  # per epoch: a killed run leaves its trace
-                    f.write(json.dumps(row) + "\n")
-
-        done = self.workdir / "last.weights.h5"
-        if done.exists():
-            self.net.load_weights(done)
-        else:
-            verbose = p.get("verbose", "auto")
-            verbose = (1 if sys.stdout.isatty() else 2) if verbose == "auto" else int(verbose)
-            t0 = time.time()
-            # shuffle=False: the generator shuffles (by epoch seed); Keras cannot shuffle a tf.data stream
-            self.net.fit(dataset, epochs=epochs, verbose=verbose, shuffle=False, callbacks=[
-                EpochEnd(),
-                keras.callbacks.BackupAndRestore(str(self.workdir / "backup"), double_checkpoint=True)])
-            _save_weights(self.net, done)
-            io.write_json(self.workdir / "speed.json", {"examples_per_s": round(len(x_train) * epochs
-                                                                                 / (time.time() - t0), 2)})
-        if best_path.exists():
-            self.net.load_weights(best_path)
-        return {"best": best, "params": int(self.net.count_params()), "epochs": epochs,
-                **(io.read_json(self.workdir / "speed.json") if (self.workdir / "speed.json").exists() else {})}
+        evaluate = (lambda: self.evaluate(x_valid, self.predict(x_valid))) \
+            if self.evaluate is not None and len(x_valid) else None
+        info = fit_fold(self.net, dataset, epochs, self.workdir, len(x_train), evaluate=evaluate,
+                        verbose=p.get("verbose", "auto"), epoch_begin=lambda e: epoch.__setitem__(0, e),
+                        select_on="logic_form_acc")
+        return {**info, "params": int(self.net.count_params()), "epochs": epochs}
 
     def load(self):
         """The fold's best (else last) weights, for predicting without training again."""
         self._build()
-        for name in ("best.weights.h5", "last.weights.h5"):
-            if (self.workdir / name).exists():
-                self.net.load_weights(self.workdir / name)
-                return self
-        raise FileNotFoundError(f"{self.workdir}: no trained weights; train this fold first")
+        load_trained(self.net, self.workdir)
+        return self
 
     def predict(self, x) -> dict:
         n, qm, hm = len(x), x.q_max, x.h_max
@@ -224,7 +178,3 @@ class NL2SQLBert:
         return out
 
 
-def _save_weights(model, path: Path) -> None:
-    tmp = path.with_name(f".{path.name[:-len('.weights.h5')]}.partial.weights.h5")
-    model.save_weights(tmp)
-    tmp.replace(path)

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from ..core import io
+from ..core.keras_fit import save_weights
 from ..core.metrics import macro_f1
 from ..core.tfquiet import import_keras
 from .features import normalise
@@ -93,13 +94,6 @@ def _make_batches(x, y, params, shares, seed, n_classes):
     return BalancedBatches()
 
 
-def _save_weights(model, path: Path) -> None:
-    """Atomic save_weights (keras insists on the '.weights.h5' ending, so the temp name keeps it)."""
-    tmp = path.with_name(f".{path.name[:-len('.weights.h5')]}.partial.weights.h5")
-    model.save_weights(tmp)
-    tmp.replace(path)
-
-
 def _predict(model, x, params) -> np.ndarray:
     size = int(params.get("predict_batch_size", 256))
     out = [model.predict_on_batch(normalise(x[np.arange(i, min(i + size, len(x)))], params["scaling"])[..., None])
@@ -152,7 +146,7 @@ class SpectraCNN:
                                 "val_macro_f1": score})
                 if score > best["macro_f1"]:
                     best.update(macro_f1=score, stage=self.stage, epoch=epoch)
-                    _save_weights(self.model, best_path)
+                    save_weights(self.model, best_path)
                     io.write_json(best_json, best)
                 with open(history_path, "a", encoding="utf-8") as f:  # per epoch, so a killed run leaves its trace
                     f.write(json.dumps(history[-1]) + "\n")
@@ -174,7 +168,7 @@ class SpectraCNN:
                 # two checkpoints: a kill during a save leaves the previous epoch's one readable
                 keras.callbacks.BackupAndRestore(str(self.workdir / f"backup_{stage}"), double_checkpoint=True),
             ])
-            _save_weights(self.model, done)
+            save_weights(self.model, done)
         if best_path.exists():
             self.model.load_weights(best_path)
         return {"best": best, "params": int(self.model.count_params()), "class_shares": shares.round(4).tolist(),
