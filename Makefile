@@ -3,6 +3,8 @@
 # Override one config value for one run with <config>.<key>=<value>, e.g.
 #     make spectra-cnn cnn.epochs_ce=3 cnn.lr=3e-4      make spectra data.on_bad_file=skip
 SHELL := /bin/bash
+# string hashing (set and dict order of str keys) fixed for every stage: it only counts when set before Python starts
+export PYTHONHASHSEED := 0
 .DEFAULT_GOAL := help
 .DELETE_ON_ERROR:
 .SECONDARY:  # resolved configs and run pointers are intermediate files make must not delete
@@ -53,6 +55,7 @@ test-fast: $(VENV_OK)  ## the tests that train no real models
 compare: $(VENV_OK)  ## CV logs of all runs side by side, best first, plus a PNG (COMP=spectra)
 	@$(PY) -m kexue.core.compare $(COMP) --runs $(DATA_DIR)/runs
 
+include mk/cv.mk
 include mk/spectra.mk
 include mk/nl2sql.mk
 include mk/qa.mk

@@ -12,7 +12,7 @@ CAIL_PROC     := $(DATA_DIR)/processed/cail2019
 CAIL_FEAT     := $(DATA_DIR)/features/cail2019
 CAIL_RUNS     := $(DATA_DIR)/runs/cail2019
 CAIL_SUBS     := $(SUBMISSIONS_DIR)/cail2019
-CAIL_CODE     := $(wildcard src/kexue/core/*.py src/kexue/cail2019/*.py src/kexue/layers/*.py src/kexue/losses/*.py)
+CAIL_CODE     := $(CAIL_INT)/code
 CAIL_PIPE     := pipelines/cail2019
 CAIL_DATA_ARGS = --config $(CAIL_DATA_CFG) --source $(CAIL_SOURCE) --set 'sample_dir=$(DATA_DIR)/sample/cail2019' \
                  $(call sets,data)
@@ -51,48 +51,49 @@ $(CAIL_INT)/%.params.json: FORCE | $(CAIL_INT)/preprocess.done
 	@$(PY) -m kexue.core.config $(CAIL_CFG)/$(basename $*).yaml --out $@ --profile-from $(CAIL_PROC)/manifest.json \
 	  $(call sets,$(basename $*)) $(if $(filter .s%,$(suffix $*)),--set 'seed=$(patsubst .s%,%,$(suffix $*))')
 
+# ---- code stamps (mk/cv.mk): one check per make call, then each stage's stamp is current
+$(CAIL_CODE)/%.json: $(CAIL_CODE)/.checked ;
+
 # ---- 1. preprocess (outputs and manifest keep their mtime when their content is unchanged)
-$(CAIL_INT)/preprocess.done: $(CAIL_INT)/source.json $(wildcard src/kexue/cail2019/data.py \
-                             src/kexue/cail2019/sample.py src/kexue/cail2019/stages.py)
-	@$(PY) $(CAIL_PIPE)/preprocess.py $(CAIL_DATA_ARGS) --out $(CAIL_PROC)
+$(CAIL_INT)/preprocess.done: $(CAIL_INT)/source.json $(CAIL_CODE)/preprocess.json
+	@$(STAMP) $(PY) $(CAIL_PIPE)/preprocess.py $(CAIL_DATA_ARGS) --out $(CAIL_PROC)
 	@touch $@
 $(CAIL_PROC)/manifest.json: $(CAIL_INT)/preprocess.done ;
 
 # ---- 2. encode
-$(CAIL_INT)/encode.done: $(CAIL_INT)/encode.json $(CAIL_PROC)/manifest.json src/kexue/cail2019/stages.py
-	@$(PY) $(CAIL_PIPE)/encode.py --params $< --processed $(CAIL_PROC) --out $(CAIL_FEAT)
+$(CAIL_INT)/encode.done: $(CAIL_INT)/encode.json $(CAIL_PROC)/manifest.json $(CAIL_CODE)/encode.json
+	@$(STAMP) $(PY) $(CAIL_PIPE)/encode.py --params $< --processed $(CAIL_PROC) --out $(CAIL_FEAT)
 	@touch $@
 $(CAIL_FEAT)/manifest.json: $(CAIL_INT)/encode.done ;
 
 # ---- 3. folds
-$(CAIL_INT)/folds.done: $(CAIL_INT)/folds.json $(CAIL_FEAT)/manifest.json src/kexue/core/folds.py \
-                        src/kexue/cail2019/stages.py
-	@$(PY) $(CAIL_PIPE)/folds.py --params $< --features $(CAIL_FEAT)
+$(CAIL_INT)/folds.done: $(CAIL_INT)/folds.json $(CAIL_FEAT)/manifest.json $(CAIL_CODE)/folds.json
+	@$(STAMP) $(PY) $(CAIL_PIPE)/folds.py --params $< --features $(CAIL_FEAT)
 	@touch $@
 $(CAIL_FEAT)/folds.npy: $(CAIL_INT)/folds.done ;
 
-# ---- 4. train: each fold is a target of mk/cv.mk; <member>.run names the run
-$(CAIL_INT)/%.trained: $(CAIL_INT)/%.params.json $(CAIL_FEAT)/manifest.json $(CAIL_FEAT)/folds.npy $(CAIL_CODE)
-	@run=$$($(CAIL_TRAIN) --params $< --print-run-id) && echo "[cail2019] $* -> run $(CAIL_RUNS)/$$run" && \
-	n=$$($(PY) -c "import numpy as np; print(int(np.load('$(CAIL_FEAT)/folds.npy').max()) + 1)") && \
-	$(MAKE) --no-print-directory -f mk/cv.mk RUN_DIR=$(CAIL_RUNS)/$$run NFOLDS=$$n \
-	  TRAIN="$(CAIL_TRAIN) --params $<" DEPS="$^" && \
-	$(PY) -m kexue.core.runlog $(CAIL_RUNS)/$$run $(CAIL_INT)/$*.run
-	@touch $@
+# ---- 4. train: each fold is a target of mk/folds.mk; <member>.run names the run
+$(CAIL_INT)/%.trained: $(CAIL_INT)/%.params.json $(CAIL_FEAT)/manifest.json $(CAIL_FEAT)/folds.npy $(CAIL_CODE)/%.json
+	$(call train_model,cail2019,$(CAIL_RUNS),$(CAIL_TRAIN),$(CAIL_FEAT)/folds.npy)
 $(CAIL_INT)/%.run: $(CAIL_INT)/%.trained ;
 
 # ---- 5. blends: a blend's config names its members (member_models); every trained member is a prerequisite
 $(addprefix $(CAIL_INT)/,$(addsuffix .trained,$(CAIL_BLENDS))): $(CAIL_INT)/%.trained: $(CAIL_INT)/%.params.json \
-                                                                 $(CAIL_MEMBER_RUNS) $(CAIL_FEAT)/folds.npy $(CAIL_CODE)
-	@$(PY) $(CAIL_PIPE)/blend.py --params $< --members $(CAIL_MEMBER_RUNS) --features $(CAIL_FEAT) \
+                                                                 $(CAIL_MEMBER_RUNS) $(CAIL_FEAT)/folds.npy $(CAIL_CODE)/%.json
+	@$(STAMP) $(PY) $(CAIL_PIPE)/blend.py --params $< --members $(CAIL_MEMBER_RUNS) --features $(CAIL_FEAT) \
 	  --runs $(CAIL_RUNS) --pointer $(CAIL_INT)/$*.run
 	@touch $@
 
-# ---- 6-7. evaluate and submit the chosen run (every blend is built first, so compare shows them all)
+# ---- 6-7. evaluate and submit the chosen run, CAIL_SUBMIT (every blend is built first, so compare shows them
+# all; changing CAIL_SUBMIT reruns both)
+$(CAIL_INT)/submit.choice: FORCE
+	@$(call var_stamp,$@,$(CAIL_SUBMIT))
 CAIL_ALL_RUNS = $(addprefix $(CAIL_INT)/,$(addsuffix .run,$(CAIL_BLENDS))) $(CAIL_MEMBER_RUNS)
-$(CAIL_INT)/evaluate.done: $(CAIL_INT)/$(CAIL_SUBMIT).run $(CAIL_ALL_RUNS)
-	@$(PY) $(CAIL_PIPE)/evaluate.py --run $< $(CAIL_RUN_ARGS)
+$(CAIL_INT)/evaluate.done: $(CAIL_INT)/$(CAIL_SUBMIT).run $(CAIL_INT)/submit.choice $(CAIL_ALL_RUNS) \
+                           $(CAIL_PROC)/manifest.json $(CAIL_CODE)/evaluate.json
+	@$(STAMP) $(PY) $(CAIL_PIPE)/evaluate.py --run $< $(CAIL_RUN_ARGS)
 	@touch $@
-$(CAIL_INT)/submit.done: $(CAIL_INT)/$(CAIL_SUBMIT).run $(CAIL_INT)/evaluate.done
-	@$(PY) $(CAIL_PIPE)/submit.py --run $< $(CAIL_RUN_ARGS) --out $(CAIL_SUBS) --pointer $(CAIL_INT)/submission.txt
+$(CAIL_INT)/submit.done: $(CAIL_INT)/$(CAIL_SUBMIT).run $(CAIL_INT)/submit.choice $(CAIL_INT)/evaluate.done \
+                         $(CAIL_PROC)/manifest.json $(CAIL_CODE)/submit.json
+	@$(STAMP) $(PY) $(CAIL_PIPE)/submit.py --run $< $(CAIL_RUN_ARGS) --out $(CAIL_SUBS) --pointer $(CAIL_INT)/submission.txt
 	@touch $@

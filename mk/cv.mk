@@ -1,14 +1,32 @@
-# The folds of one run as separate targets, so `make -j` trains them in parallel.
-# Called by a competition's model stage with:
-#   RUN_DIR  the run folder           NFOLDS  number of folds
-#   TRAIN    the train command (takes --fold K [--redo] or --collect)
-#   DEPS     files whose change makes a finished fold stale
-FOLD_DONE := $(foreach k,$(shell seq 0 $$(($(NFOLDS) - 1))),$(RUN_DIR)/fold$(k)/done.json)
+# What every competition's make rules share: code stamps, the model-training recipe, stage variables.
+#
+# A stage reruns exactly when a file it reads changed in content: its data (manifests keep their mtime when
+# their content does), its resolved config (rewritten only when a value changes), and its code: the stamp
+# <interim>/code/<stage>.json lists the kexue modules and the pipeline script the stage imported, with their
+# hashes (kexue.core.codestamp). Run a stage's command with $(STAMP) in front so it records into its stamp.
 
-$(RUN_DIR)/cv.json: $(FOLD_DONE)
-	@$(TRAIN) --collect
+# the stamp of the target being made: <dir>/code/<target name without its extension>.json
+code_stamp = $(dir $(1))code/$(basename $(notdir $(1))).json
+STAMP = KEXUE_CODE_STAMP=$(call code_stamp,$@)
 
-# --redo: make only calls this for a missing or stale fold; a stale one is discarded and
-# retrained, a missing one resumes from its checkpoints
-$(RUN_DIR)/fold%/done.json: $(DEPS)
-	@$(TRAIN) --fold $* --redo
+# every stamp of a competition is checked by one process before make compares mtimes
+%/code/.checked: FORCE | $(VENV_OK)
+	@mkdir -p $(dir $@) && $(PY) -m kexue.core.codestamp check $(dir $@) --label $(notdir $(patsubst %/code/.checked,%,$@))
+
+# A make variable as a file whose content is its value, rewritten only when the value changes: a stage that
+# depends on it reruns when the variable does (make nl2sql-submit NL_SUBMIT=bert.s42 after the ensemble).
+# $(call var_stamp,<file>,<value>) in the recipe of a FORCE target.
+var_stamp = mkdir -p $(dir $(1)) && if [ "$$(cat $(1) 2>/dev/null)" != "$(2)" ]; then printf '%s\n' "$(2)" > $(1); fi
+
+# The recipe of <int>/<model>.trained: the run id the params map to, every fold (mk/folds.mk: each a target of
+# its own, stale when a prerequisite of this rule changed), then <model>.run pointing at the finished run.
+#   $(call train_model,<label>,<runs dir>,<train command>,<folds.npy>)
+# The rule's first prerequisite is the resolved params; all of them ($^) make a finished fold stale.
+define train_model
+@run=$$($(3) --params $< --print-run-id) && echo "[$(1)] $* -> run $(2)/$$run" && \
+n=$$($(PY) -c "import numpy as np; print(int(np.load('$(4)').max()) + 1)") && \
+$(MAKE) --no-print-directory -f mk/folds.mk RUN_DIR=$(2)/$$run NFOLDS=$$n TRAIN="$(3) --params $<" \
+  DEPS="$^" CODE_STAMP=$(call code_stamp,$@) && \
+$(PY) -m kexue.core.runlog $(2)/$$run $(basename $@).run
+@touch $@
+endef

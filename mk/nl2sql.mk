@@ -11,7 +11,7 @@ NL_INT      := $(DATA_DIR)/interim/nl2sql
 NL_PROC     := $(DATA_DIR)/processed/nl2sql
 NL_RUNS     := $(DATA_DIR)/runs/nl2sql
 NL_SUBS     := $(SUBMISSIONS_DIR)/nl2sql
-NL_CODE     := $(wildcard src/kexue/core/*.py src/kexue/nl2sql/*.py src/kexue/bert/*.py src/kexue/losses/*.py)
+NL_CODE     := $(NL_INT)/code
 NL_PIPE     := pipelines/nl2sql
 NL_DATA_ARGS = --config $(NL_DATA_CFG) --source $(NL_SOURCE) --set 'sample_dir=$(DATA_DIR)/sample/nl2sql' \
                $(if $(NL_BERT),--set 'bert=$(NL_BERT)') $(call sets,data)
@@ -50,45 +50,47 @@ $(NL_INT)/%.params.json: FORCE | $(NL_INT)/preprocess.done
 	  $(call sets,$(basename $*)) $(if $(filter .s%,$(suffix $*)),--set 'seed=$(patsubst .s%,%,$(suffix $*))') \
 	  $(if $(filter ensemble,$*),--set '+member_models=[$(subst $(space),$(comma),$(strip $(NL_MEMBERS)))]')
 
+# ---- code stamps (mk/cv.mk): one check per make call, then each stage's stamp is current
+$(NL_CODE)/%.json: $(NL_CODE)/.checked ;
+
 # ---- 1. preprocess (the manifest keeps its mtime when nothing it records changed)
-$(NL_INT)/preprocess.done: $(NL_INT)/source.json $(wildcard src/kexue/nl2sql/data.py src/kexue/nl2sql/sample.py \
-                           src/kexue/nl2sql/encode.py src/kexue/bert/tokenizer.py)
-	@$(PY) $(NL_PIPE)/preprocess.py $(NL_DATA_ARGS) --out $(NL_PROC)
+$(NL_INT)/preprocess.done: $(NL_INT)/source.json $(NL_CODE)/preprocess.json
+	@$(STAMP) $(PY) $(NL_PIPE)/preprocess.py $(NL_DATA_ARGS) --out $(NL_PROC)
 	@touch $@
 $(NL_PROC)/manifest.json: $(NL_INT)/preprocess.done ;
 
 # ---- 2. folds
-$(NL_INT)/folds.done: $(NL_INT)/folds.json $(NL_PROC)/manifest.json src/kexue/core/folds.py
-	@$(PY) $(NL_PIPE)/folds.py --params $< --processed $(NL_PROC)
+$(NL_INT)/folds.done: $(NL_INT)/folds.json $(NL_PROC)/manifest.json $(NL_CODE)/folds.json
+	@$(STAMP) $(PY) $(NL_PIPE)/folds.py --params $< --processed $(NL_PROC)
 	@touch $@
 $(NL_PROC)/folds.npy: $(NL_INT)/folds.done ;
 
-# ---- 3. train: each fold is a target of mk/cv.mk; <member>.run names the run. The decode config
-# picks the best epoch but is not a prerequisite: editing it re-decodes (evaluate/predict), never retrains.
-$(NL_INT)/%.trained: $(NL_INT)/%.params.json $(NL_PROC)/manifest.json $(NL_PROC)/folds.npy $(NL_CODE) \
+# ---- 3. train: each fold is a target of mk/folds.mk; <member>.run names the run. The decode config scores
+# the epochs on the selection rows but is not a prerequisite: editing it re-decodes (evaluate/predict), never
+# retrains.
+$(NL_INT)/%.trained: $(NL_INT)/%.params.json $(NL_PROC)/manifest.json $(NL_PROC)/folds.npy $(NL_CODE)/%.json \
                      | $(NL_INT)/decode.json
-	@run=$$($(NL_TRAIN) --params $< --print-run-id) && echo "[nl2sql] $* -> run $(NL_RUNS)/$$run" && \
-	n=$$($(PY) -c "import numpy as np; print(int(np.load('$(NL_PROC)/folds.npy').max()) + 1)") && \
-	$(MAKE) --no-print-directory -f mk/cv.mk RUN_DIR=$(NL_RUNS)/$$run NFOLDS=$$n \
-	  TRAIN="$(NL_TRAIN) --params $<" DEPS="$(filter-out $(NL_INT)/decode.json,$^)" && \
-	$(PY) -m kexue.core.runlog $(NL_RUNS)/$$run $(NL_INT)/$*.run
-	@touch $@
+	$(call train_model,nl2sql,$(NL_RUNS),$(NL_TRAIN),$(NL_PROC)/folds.npy)
 $(NL_INT)/%.run: $(NL_INT)/%.trained ;
 
 # ---- 4. ensemble
 NL_MEMBER_RUNS = $(addprefix $(NL_INT)/,$(addsuffix .run,$(NL_MEMBERS)))
-$(NL_INT)/ensemble.trained: $(NL_INT)/ensemble.params.json $(NL_MEMBER_RUNS) $(NL_PROC)/folds.npy $(NL_CODE) \
-                            | $(NL_INT)/decode.json
-	@$(PY) $(NL_PIPE)/ensemble.py --params $< --members $(NL_MEMBER_RUNS) $(NL_RUN_ARGS) --pointer $(NL_INT)/ensemble.run
+$(NL_INT)/ensemble.trained: $(NL_INT)/ensemble.params.json $(NL_MEMBER_RUNS) $(NL_PROC)/folds.npy \
+                            $(NL_CODE)/ensemble.json | $(NL_INT)/decode.json
+	@$(STAMP) $(PY) $(NL_PIPE)/ensemble.py --params $< --members $(NL_MEMBER_RUNS) $(NL_RUN_ARGS) \
+	  --pointer $(NL_INT)/ensemble.run
 	@touch $@
 
-# ---- 5-7. evaluate on val, predict test, submit
-$(NL_INT)/evaluate.done: $(NL_INT)/$(NL_SUBMIT).run $(NL_INT)/decode.json
-	@$(PY) $(NL_PIPE)/evaluate.py --run $< $(NL_RUN_ARGS)
+# ---- 5-7. evaluate on val, predict test, submit: NL_SUBMIT names the run (changing it reruns them)
+$(NL_INT)/submit.choice: FORCE
+	@$(call var_stamp,$@,$(NL_SUBMIT))
+NL_CHOSEN = $(NL_INT)/$(NL_SUBMIT).run $(NL_INT)/submit.choice $(NL_INT)/decode.json $(NL_PROC)/manifest.json
+$(NL_INT)/evaluate.done: $(NL_CHOSEN) $(NL_CODE)/evaluate.json
+	@$(STAMP) $(PY) $(NL_PIPE)/evaluate.py --run $< $(NL_RUN_ARGS)
 	@touch $@
-$(NL_INT)/predict.done: $(NL_INT)/$(NL_SUBMIT).run $(NL_INT)/decode.json
-	@$(PY) $(NL_PIPE)/submit.py --predict-only --run $< $(NL_RUN_ARGS)
+$(NL_INT)/predict.done: $(NL_CHOSEN) $(NL_CODE)/predict.json
+	@$(STAMP) $(PY) $(NL_PIPE)/submit.py --predict-only --run $< $(NL_RUN_ARGS)
 	@touch $@
-$(NL_INT)/submit.done: $(NL_INT)/$(NL_SUBMIT).run $(NL_INT)/decode.json $(NL_INT)/evaluate.done
-	@$(PY) $(NL_PIPE)/submit.py --run $< $(NL_RUN_ARGS) --out $(NL_SUBS) --pointer $(NL_INT)/submission.txt
+$(NL_INT)/submit.done: $(NL_CHOSEN) $(NL_INT)/evaluate.done $(NL_CODE)/submit.json
+	@$(STAMP) $(PY) $(NL_PIPE)/submit.py --run $< $(NL_RUN_ARGS) --out $(NL_SUBS) --pointer $(NL_INT)/submission.txt
 	@touch $@

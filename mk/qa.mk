@@ -13,7 +13,7 @@ QA_FEAT     := $(DATA_DIR)/features/qa
 QA_WV       := $(QA_FEAT)/wordvec
 QA_RUNS     := $(DATA_DIR)/runs/qa
 QA_SUBS     := $(SUBMISSIONS_DIR)/qa
-QA_CODE     := $(wildcard src/kexue/core/*.py src/kexue/qa/*.py src/kexue/layers/*.py src/kexue/losses/*.py)
+QA_CODE     := $(QA_INT)/code
 QA_PIPE     := pipelines/qa
 QA_DATA_ARGS = --config $(QA_DATA_CFG) --source $(QA_SOURCE) --set 'sample_dir=$(DATA_DIR)/sample/qa' $(call sets,data)
 QA_TRAIN     = $(PY) $(QA_PIPE)/train.py --processed $(QA_PROC) --features $(QA_FEAT) --runs $(QA_RUNS) \
@@ -60,58 +60,59 @@ $(QA_INT)/%.params.json: FORCE | $(QA_INT)/preprocess.done
 	  $(call sets,$(basename $*)) $(if $(filter .s%,$(suffix $*)),--set 'seed=$(patsubst .s%,%,$(suffix $*))') \
 	  $(if $(filter ensemble,$*),--set '+member_models=[$(subst $(space),$(comma),$(strip $(QA_MEMBERS)))]')
 
+# ---- code stamps (mk/cv.mk): one check per make call, then each stage's stamp is current
+$(QA_CODE)/%.json: $(QA_CODE)/.checked ;
+
 # ---- 1. preprocess (outputs and manifest keep their mtime when their content is unchanged)
-$(QA_INT)/preprocess.done: $(QA_INT)/source.json $(wildcard src/kexue/qa/data.py src/kexue/qa/sample.py \
-                           src/kexue/qa/metric.py src/kexue/qa/stages.py)
-	@$(PY) $(QA_PIPE)/preprocess.py $(QA_DATA_ARGS) --out $(QA_PROC)
+$(QA_INT)/preprocess.done: $(QA_INT)/source.json $(QA_CODE)/preprocess.json
+	@$(STAMP) $(PY) $(QA_PIPE)/preprocess.py $(QA_DATA_ARGS) --out $(QA_PROC)
 	@touch $@
 $(QA_PROC)/manifest.json: $(QA_INT)/preprocess.done ;
 
 # ---- 2. word vectors
-$(QA_INT)/wordvec.done: $(QA_INT)/wordvec.json $(QA_PROC)/manifest.json src/kexue/qa/encode.py src/kexue/qa/stages.py
-	@$(PY) $(QA_PIPE)/wordvec.py --params $< --processed $(QA_PROC) --out $(QA_WV)
+$(QA_INT)/wordvec.done: $(QA_INT)/wordvec.json $(QA_PROC)/manifest.json $(QA_CODE)/wordvec.json
+	@$(STAMP) $(PY) $(QA_PIPE)/wordvec.py --params $< --processed $(QA_PROC) --out $(QA_WV)
 	@touch $@
 $(QA_WV)/manifest.json: $(QA_INT)/wordvec.done ;
 
 # ---- 3. encode
-$(QA_INT)/encode.done: $(QA_INT)/encode.json $(QA_PROC)/manifest.json $(QA_WV)/manifest.json src/kexue/qa/encode.py \
-                         src/kexue/qa/stages.py
-	@$(PY) $(QA_PIPE)/encode.py --params $< --processed $(QA_PROC) --wordvec $(QA_WV) --out $(QA_FEAT)
+$(QA_INT)/encode.done: $(QA_INT)/encode.json $(QA_PROC)/manifest.json $(QA_WV)/manifest.json $(QA_CODE)/encode.json
+	@$(STAMP) $(PY) $(QA_PIPE)/encode.py --params $< --processed $(QA_PROC) --wordvec $(QA_WV) --out $(QA_FEAT)
 	@touch $@
 $(QA_FEAT)/manifest.json: $(QA_INT)/encode.done ;
 
 # ---- 4. folds
-$(QA_INT)/folds.done: $(QA_INT)/folds.json $(QA_PROC)/manifest.json src/kexue/core/folds.py src/kexue/qa/stages.py
-	@$(PY) $(QA_PIPE)/folds.py --params $< --processed $(QA_PROC)
+$(QA_INT)/folds.done: $(QA_INT)/folds.json $(QA_PROC)/manifest.json $(QA_CODE)/folds.json
+	@$(STAMP) $(PY) $(QA_PIPE)/folds.py --params $< --processed $(QA_PROC)
 	@touch $@
 $(QA_PROC)/folds.npy: $(QA_INT)/folds.done ;
 
-# ---- 5. train: each fold is a target of mk/cv.mk; <member>.run names the run. The decode config picks the
-# best epoch but is not a prerequisite: editing it re-decodes (evaluate/predict/submit), never retrains.
-$(QA_INT)/%.trained: $(QA_INT)/%.params.json $(QA_FEAT)/manifest.json $(QA_PROC)/folds.npy $(QA_CODE) \
+# ---- 5. train: each fold is a target of mk/folds.mk; <member>.run names the run. The decode config scores the
+# epochs on the selection rows but is not a prerequisite: editing it re-decodes (evaluate/predict/submit), never
+# retrains.
+$(QA_INT)/%.trained: $(QA_INT)/%.params.json $(QA_FEAT)/manifest.json $(QA_PROC)/folds.npy $(QA_CODE)/%.json \
                      | $(QA_INT)/decode.json
-	@run=$$($(QA_TRAIN) --params $< --print-run-id) && echo "[qa] $* -> run $(QA_RUNS)/$$run" && \
-	n=$$($(PY) -c "import numpy as np; print(int(np.load('$(QA_PROC)/folds.npy').max()) + 1)") && \
-	$(MAKE) --no-print-directory -f mk/cv.mk RUN_DIR=$(QA_RUNS)/$$run NFOLDS=$$n \
-	  TRAIN="$(QA_TRAIN) --params $<" DEPS="$(filter-out $(QA_INT)/decode.json,$^)" && \
-	$(PY) -m kexue.core.runlog $(QA_RUNS)/$$run $(QA_INT)/$*.run
-	@touch $@
+	$(call train_model,qa,$(QA_RUNS),$(QA_TRAIN),$(QA_PROC)/folds.npy)
 $(QA_INT)/%.run: $(QA_INT)/%.trained ;
 
 # ---- 6. ensemble
 QA_MEMBER_RUNS = $(addprefix $(QA_INT)/,$(addsuffix .run,$(QA_MEMBERS)))
-$(QA_INT)/ensemble.trained: $(QA_INT)/ensemble.params.json $(QA_MEMBER_RUNS) $(QA_PROC)/folds.npy $(QA_CODE) \
-                            | $(QA_INT)/decode.json
-	@$(PY) $(QA_PIPE)/ensemble.py --params $< --members $(QA_MEMBER_RUNS) $(QA_RUN_ARGS) --pointer $(QA_INT)/ensemble.run
+$(QA_INT)/ensemble.trained: $(QA_INT)/ensemble.params.json $(QA_MEMBER_RUNS) $(QA_PROC)/folds.npy \
+                            $(QA_CODE)/ensemble.json | $(QA_INT)/decode.json
+	@$(STAMP) $(PY) $(QA_PIPE)/ensemble.py --params $< --members $(QA_MEMBER_RUNS) $(QA_RUN_ARGS) \
+	  --pointer $(QA_INT)/ensemble.run
 	@touch $@
 
-# ---- 7-9. evaluate, predict test, submit
-$(QA_INT)/evaluate.done: $(QA_INT)/$(QA_SUBMIT).run $(QA_INT)/decode.json
-	@$(PY) $(QA_PIPE)/evaluate.py --run $< $(QA_RUN_ARGS)
+# ---- 7-9. evaluate, predict test, submit: QA_SUBMIT names the run (changing it reruns them)
+$(QA_INT)/submit.choice: FORCE
+	@$(call var_stamp,$@,$(QA_SUBMIT))
+QA_CHOSEN = $(QA_INT)/$(QA_SUBMIT).run $(QA_INT)/submit.choice $(QA_INT)/decode.json $(QA_FEAT)/manifest.json
+$(QA_INT)/evaluate.done: $(QA_CHOSEN) $(QA_CODE)/evaluate.json
+	@$(STAMP) $(PY) $(QA_PIPE)/evaluate.py --run $< $(QA_RUN_ARGS)
 	@touch $@
-$(QA_INT)/predict.done: $(QA_INT)/$(QA_SUBMIT).run $(QA_INT)/decode.json
-	@$(PY) $(QA_PIPE)/submit.py --predict-only --run $< $(QA_RUN_ARGS)
+$(QA_INT)/predict.done: $(QA_CHOSEN) $(QA_CODE)/predict.json
+	@$(STAMP) $(PY) $(QA_PIPE)/submit.py --predict-only --run $< $(QA_RUN_ARGS)
 	@touch $@
-$(QA_INT)/submit.done: $(QA_INT)/$(QA_SUBMIT).run $(QA_INT)/decode.json $(QA_INT)/evaluate.done
-	@$(PY) $(QA_PIPE)/submit.py --run $< $(QA_RUN_ARGS) --out $(QA_SUBS) --pointer $(QA_INT)/submission.txt
+$(QA_INT)/submit.done: $(QA_CHOSEN) $(QA_INT)/evaluate.done $(QA_CODE)/submit.json
+	@$(STAMP) $(PY) $(QA_PIPE)/submit.py --run $< $(QA_RUN_ARGS) --out $(QA_SUBS) --pointer $(QA_INT)/submission.txt
 	@touch $@

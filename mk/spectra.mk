@@ -9,8 +9,7 @@ SP_STORE    := $(DATA_DIR)/processed/spectra
 SP_FEAT     := $(DATA_DIR)/features/spectra
 SP_RUNS     := $(DATA_DIR)/runs/spectra
 SP_SUBS     := $(SUBMISSIONS_DIR)/spectra
-SP_CORE     := $(wildcard src/kexue/core/*.py)
-SP_CODE     := $(SP_CORE) $(wildcard src/kexue/spectra/*.py src/kexue/layers/*.py src/kexue/losses/*.py)
+SP_CODE     := $(SP_INT)/code
 SP_PIPE     := pipelines/spectra
 SP_DATA_ARGS = --config $(SP_DATA_CFG) --source $(SP_SOURCE) --set 'sample_dir=$(DATA_DIR)/sample/spectra' $(call sets,data)
 SP_TRAIN     = $(PY) $(SP_PIPE)/train.py --store $(SP_STORE) --features $(SP_FEAT) --runs $(SP_RUNS) \
@@ -45,45 +44,51 @@ $(SP_INT)/%.params.json: FORCE | $(SP_INT)/preprocess.done
 	@$(PY) -m kexue.core.config $(SP_CFG)/$*.yaml --out $@ --profile-from $(SP_STORE)/manifest.json $(call sets,$*) \
 	  $(if $(filter ensemble,$*),--set '+member_models=[$(subst $(space),$(comma),$(strip $(SP_MODELS)))]')
 
+# ---- code stamps (mk/cv.mk): one check per make call, then each stage's stamp is current
+$(SP_CODE)/%.json: $(SP_CODE)/.checked ;
+
 # ---- 1. preprocess (the manifest keeps its mtime when the store's content is unchanged)
-$(SP_INT)/preprocess.done: $(SP_INT)/source.json src/kexue/spectra/data.py src/kexue/spectra/sample.py
-	@$(PY) $(SP_PIPE)/preprocess.py $(SP_DATA_ARGS) --out $(SP_STORE)
+$(SP_INT)/preprocess.done: $(SP_INT)/source.json $(SP_CODE)/preprocess.json
+	@$(STAMP) $(PY) $(SP_PIPE)/preprocess.py $(SP_DATA_ARGS) --out $(SP_STORE)
 	@touch $@
 $(SP_STORE)/manifest.json: $(SP_INT)/preprocess.done ;
 
 # ---- 2. folds (folds.npy is rewritten only when the assignment changes)
-$(SP_INT)/folds.done: $(SP_INT)/folds.json $(SP_STORE)/manifest.json src/kexue/core/folds.py
-	@$(PY) $(SP_PIPE)/folds.py --params $< --store $(SP_STORE)
+$(SP_INT)/folds.done: $(SP_INT)/folds.json $(SP_STORE)/manifest.json $(SP_CODE)/folds.json
+	@$(STAMP) $(PY) $(SP_PIPE)/folds.py --params $< --store $(SP_STORE)
 	@touch $@
 $(SP_STORE)/folds.npy: $(SP_INT)/folds.done ;
 
 # ---- 3. features (the manifest changes only when the feature arrays do)
-$(SP_INT)/features.done: $(SP_INT)/features.params.json $(SP_STORE)/manifest.json src/kexue/spectra/features.py
-	@$(PY) $(SP_PIPE)/features.py --params $< --store $(SP_STORE) --out $(SP_FEAT)
+$(SP_INT)/features.done: $(SP_INT)/features.params.json $(SP_STORE)/manifest.json $(SP_CODE)/features.json
+	@$(STAMP) $(PY) $(SP_PIPE)/features.py --params $< --store $(SP_STORE) --out $(SP_FEAT)
 	@touch $@
 $(SP_FEAT)/manifest.json: $(SP_INT)/features.done ;
 
-# ---- 4. models: the run id is a hash of (params, data, folds); each fold is a target of mk/cv.mk.
+# ---- 4. models: the run id is a hash of (params, data, folds); each fold is a target of mk/folds.mk.
 # <model>.trained is the stage's stamp; <model>.run names the run and changes only when its cv.json does.
-$(SP_INT)/lgbm.trained: $(SP_FEAT)/manifest.json
-$(SP_INT)/%.trained: $(SP_INT)/%.params.json $(SP_INT)/predict_set.json $(SP_STORE)/manifest.json $(SP_STORE)/folds.npy $(SP_CODE)
-	@run=$$($(SP_TRAIN) --params $< --print-run-id) && echo "[spectra] $* -> run $(SP_RUNS)/$$run" && \
-	n=$$($(PY) -c "import json; print(json.load(open('$(SP_INT)/folds.json'))['n'])") && \
-	$(MAKE) --no-print-directory -f mk/cv.mk RUN_DIR=$(SP_RUNS)/$$run NFOLDS=$$n \
-	  TRAIN="$(SP_TRAIN) --params $<" DEPS="$^" && \
-	$(PY) -m kexue.core.runlog $(SP_RUNS)/$$run $(SP_INT)/$*.run
-	@touch $@
+# Every model config whose `model:` is lgbm (lgbm.yaml, or one of yours) reads the features.
+SP_FEATURE_MODELS := $(basename $(notdir $(shell grep -lE '^model:[[:space:]]*lgbm([[:space:]]|$$)' $(SP_CFG)/*.yaml)))
+$(addprefix $(SP_INT)/,$(addsuffix .trained,$(SP_FEATURE_MODELS))): $(SP_FEAT)/manifest.json
+$(SP_INT)/%.trained: $(SP_INT)/%.params.json $(SP_INT)/predict_set.json $(SP_STORE)/manifest.json $(SP_STORE)/folds.npy \
+                     $(SP_CODE)/%.json
+	$(call train_model,spectra,$(SP_RUNS),$(SP_TRAIN),$(SP_STORE)/folds.npy)
 $(SP_INT)/%.run: $(SP_INT)/%.trained ;
 
 # ---- 5. ensemble
 SP_MEMBER_RUNS = $(addprefix $(SP_INT)/,$(addsuffix .run,$(SP_MODELS)))
-$(SP_INT)/ensemble.trained: $(SP_INT)/ensemble.params.json $(SP_MEMBER_RUNS) $(SP_STORE)/folds.npy $(SP_CODE)
-	@$(PY) $(SP_PIPE)/ensemble.py --params $< --members $(SP_MEMBER_RUNS) --store $(SP_STORE) --runs $(SP_RUNS) \
-	  --pointer $(SP_INT)/ensemble.run
+$(SP_INT)/ensemble.trained: $(SP_INT)/ensemble.params.json $(SP_MEMBER_RUNS) $(SP_STORE)/folds.npy \
+                            $(SP_CODE)/ensemble.json
+	@$(STAMP) $(PY) $(SP_PIPE)/ensemble.py --params $< --members $(SP_MEMBER_RUNS) --store $(SP_STORE) \
+	  --runs $(SP_RUNS) --pointer $(SP_INT)/ensemble.run
 	@touch $@
 
-# ---- 6. submission
-$(SP_INT)/submit.done: $(SP_INT)/submit.params.json $(SP_INT)/$(SP_SUBMIT).run $(SP_INT)/predict_set.json
-	@$(PY) $(SP_PIPE)/submit.py --run $(SP_INT)/$(SP_SUBMIT).run --params $< --predict-set $(SP_INT)/predict_set.json \
-	  --store $(SP_STORE) --runs $(SP_RUNS) --out $(SP_SUBS) --pointer $(SP_INT)/submission.txt
+# ---- 6. submission (SP_SUBMIT names the run: changing it writes the new submission)
+$(SP_INT)/submit.choice: FORCE
+	@$(call var_stamp,$@,$(SP_SUBMIT))
+$(SP_INT)/submit.done: $(SP_INT)/submit.params.json $(SP_INT)/$(SP_SUBMIT).run $(SP_INT)/submit.choice \
+                       $(SP_INT)/predict_set.json $(SP_STORE)/manifest.json $(SP_CODE)/submit.json
+	@$(STAMP) $(PY) $(SP_PIPE)/submit.py --run $(SP_INT)/$(SP_SUBMIT).run --params $< \
+	  --predict-set $(SP_INT)/predict_set.json --store $(SP_STORE) --runs $(SP_RUNS) --out $(SP_SUBS) \
+	  --pointer $(SP_INT)/submission.txt
 	@touch $@

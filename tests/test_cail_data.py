@@ -2,12 +2,13 @@
 submission writer and its validation, the synthetic sample, and the real files in ../shared."""
 import json
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
 from conftest import SHARED
 
-from kexue.cail2019 import data, sample
+from kexue.cail2019 import data, sample, submit
 from kexue.cail2019.data import CAILDataError
 from kexue.core.submission import SubmissionError
 
@@ -160,7 +161,7 @@ def test_write_submission_round_trip(tmp_path):
     docs = data.read_documents(test, TAGS, labelled=False)
     predicted = [["DV20", "DV1"], [], ["DV13"], [], ["DV9"], ["DV4"]]
     out = tmp_path / "out" / "submission.json"
-    assert data.write_submission(out, docs, predicted, TAGS) == 3
+    assert submit.write_submission(out, docs, predicted, TAGS) == 3
     back = data.read_documents(out, TAGS)
     assert back == [[{**s, "labels": sorted(p, key=TAGS.index)} for s, p in zip(d, ps)]
                     for d, ps in zip(DOCS, [predicted[:2], predicted[2:3], predicted[3:]])]
@@ -170,9 +171,9 @@ def test_write_submission_round_trip(tmp_path):
     assert raw[2].startswith('[{"sentence": "准予原告与被告离婚。", "labels": []}') and raw[3] == ""
     # a multi-hot matrix gives the same file
     again = tmp_path / "again.json"
-    data.write_submission(again, docs, data.to_multi_hot(predicted, TAGS), TAGS)
+    submit.write_submission(again, docs, data.to_multi_hot(predicted, TAGS), TAGS)
     assert again.read_bytes() == out.read_bytes()
-    assert data.validate_submission(out, test, TAGS) == 3
+    assert submit.validate_submission(out, test, TAGS) == 3
     assert sorted(p.name for p in out.parent.iterdir()) == ["submission.json"]     # no temporary left behind
 
 
@@ -180,7 +181,7 @@ def test_write_submission_of_the_true_labels_reproduces_the_input(tmp_path):
     gold = dump(tmp_path / "gold.json", text([[{**s, "labels": sorted(s["labels"], key=TAGS.index)} for s in d]
                                               for d in DOCS]))
     docs = data.read_documents(gold, TAGS)
-    data.write_submission(tmp_path / "sub.json", docs, data.flatten(docs)[2], TAGS)
+    submit.write_submission(tmp_path / "sub.json", docs, data.flatten(docs)[2], TAGS)
     assert (tmp_path / "sub.json").read_bytes() == gold.read_bytes()
 
 
@@ -192,19 +193,20 @@ def test_write_submission_of_the_true_labels_reproduces_the_input(tmp_path):
 ])
 def test_write_submission_rejects_bad_predictions_and_writes_nothing(tmp_path, predicted, message):
     with pytest.raises(SubmissionError, match=message):
-        data.write_submission(tmp_path / "sub.json", DOCS, predicted, TAGS)
+        submit.write_submission(tmp_path / "sub.json", DOCS, predicted, TAGS)
     assert list(tmp_path.iterdir()) == []
 
 
 def test_write_submission_leaves_the_old_file_when_the_check_fails(tmp_path, monkeypatch):
     out = dump(tmp_path / "sub.json", "old\n")
 
-    def broken(path, expected, tags):
+    def broken(path, expected, tags, text=None):
+        assert text is not None and Path(path).read_text() == "old\n"     # checked in memory, before any write
         raise CAILDataError(f"{path}:1: document 0: broken")
 
-    monkeypatch.setattr(data, "validate_submission", broken)
+    monkeypatch.setattr(submit, "validate_submission", broken)
     with pytest.raises(CAILDataError, match=r"sub\.json:1: document 0: broken") as e:
-        data.write_submission(out, DOCS, data.flatten(DOCS)[2], TAGS)
+        submit.write_submission(out, DOCS, data.flatten(DOCS)[2], TAGS)
     assert ".tmp" not in str(e.value)                  # the message names the final path, not the temporary file
     assert out.read_text() == "old\n" and [p.name for p in tmp_path.iterdir()] == ["sub.json"]
 
@@ -214,7 +216,7 @@ def test_validate_submission_catches_changes(tmp_path):
     good = text(DOCS).split("\n")[:-1]
 
     def check(name, lines, expected=test):
-        return data.validate_submission(dump(tmp_path / name, "\n".join(lines) + "\n"), expected, TAGS)
+        return submit.validate_submission(dump(tmp_path / name, "\n".join(lines) + "\n"), expected, TAGS)
 
     assert check("same.json", good) == 3
     assert check("docs.json", good, expected=unlabelled(DOCS)) == 3          # documents in memory work too
@@ -264,7 +266,7 @@ def test_sample_files_read_back_in_the_real_layout(tmp_path, domain, key_order, 
     assert summary["train_sentences"] == len(data.flatten(train)[0]) and 8 * 300 <= summary["train_sentences"] <= 16 * 300
     assert all(list(s) == key_order for d in train + test for s in d)
     assert all(s["labels"] == [] for d in test for s in d)
-    assert data.validate_submission(tmp_path / "test_gold.json", tmp_path / "test.json", tags) == 80
+    assert submit.validate_submission(tmp_path / "test_gold.json", tmp_path / "test.json", tags) == 80
     gold_labels = data.flatten(gold)[2]
     assert sum(map(bool, gold_labels)) > 0.2 * len(gold_labels)
     _, _, labels = data.flatten(train)
@@ -334,7 +336,7 @@ def test_real_file_round_trips_byte_for_byte(tmp_path, domain, n_lines):
         head = "".join(next(f) for _ in range(n_lines))
     source = dump(tmp_path / "input.json", head)
     docs = data.read_documents(source, tags)
-    assert data.write_submission(tmp_path / "sub.json", docs, data.flatten(docs)[2], tags) == n_lines
+    assert submit.write_submission(tmp_path / "sub.json", docs, data.flatten(docs)[2], tags) == n_lines
 
     def in_tags_order(m):
         labels = re.findall(r'"([^"]+)"', m.group(1))
@@ -345,4 +347,4 @@ def test_real_file_round_trips_byte_for_byte(tmp_path, domain, n_lines):
     assert written == expected
     identical = sum(a == b for a, b in zip(written.split("\n"), head.split("\n")))
     assert 0 < identical <= n_lines + 1        # lines already in tags order are untouched, byte for byte
-    assert data.validate_submission(tmp_path / "sub.json", source, tags) == n_lines
+    assert submit.validate_submission(tmp_path / "sub.json", source, tags) == n_lines

@@ -24,7 +24,7 @@ def pipeline(tmp_path_factory):
 
 @pytest.mark.slow
 def test_submission_is_the_test_file_with_labels(pipeline):
-    from kexue.cail2019 import data
+    from kexue.cail2019 import data, submit
     tmp, out = pipeline
     assert "GENERATED SAMPLE" in out and "test (gold): CAIL score" in out
     [sub] = list((tmp / "subs" / "cail2019").glob("ensemble-*.json"))
@@ -32,7 +32,7 @@ def test_submission_is_the_test_file_with_labels(pipeline):
     tags = data.read_tags(sample / "tags.txt")
     test = data.read_documents(sample / "test.json", tags, labelled=False)
     got = data.read_documents(sub, tags)
-    assert data.validate_submission(sub, sample / "test.json", tags) == len(test) == 6
+    assert submit.validate_submission(sub, sample / "test.json", tags) == len(test) == 6
     assert [[s["sentence"] for s in d] for d in got] == [[s["sentence"] for s in d] for d in test]
     assert (tmp / "data" / "interim" / "cail2019" / "submission.txt").read_text().strip() == str(sub)
 

@@ -3,7 +3,7 @@ import pytest
 
 from kexue.core import compare, io
 from kexue.core.submission import SubmissionError, check_ids, check_labels
-from kexue.spectra.stages import validate_submission
+from kexue.spectra.submit import validate_submission
 
 
 def test_check_ids_reports_duplicates_missing_and_extra():

@@ -7,7 +7,7 @@ import pytest
 from conftest import SHARED
 
 from kexue.core.submission import SubmissionError
-from kexue.qa import data, metric, sample
+from kexue.qa import data, metric, sample, submit
 from kexue.qa.data import QADataError
 
 QA = SHARED / "data" / "qa"
@@ -229,7 +229,7 @@ def test_tsv_errors_name_the_line(tmp_path, reader, text, message):
 
 def test_write_submission_round_trip_and_errors(tmp_path):
     path = tmp_path / "sub.tsv"
-    assert data.write_submission(path, ["1", 2], ["黑海", ""], expected_ids=[2, "1"]) == 2
+    assert submit.write_submission(path, ["1", 2], ["黑海", ""], expected_ids=[2, "1"]) == 2
     assert path.read_text(encoding="utf-8") == "1\t黑海\n2\t\n"
     assert data.read_submission(path) == {"1": "黑海", "2": ""}
     bad = tmp_path / "bad.tsv"
@@ -242,9 +242,9 @@ def test_write_submission_round_trip_and_errors(tmp_path):
         (["1"], [None], r"line 1 \(id '1'\): the answer must be a string"),
     ]:
         with pytest.raises(SubmissionError, match=message):
-            data.write_submission(bad, ids, answers)
+            submit.write_submission(bad, ids, answers)
     with pytest.raises(SubmissionError, match=r"1 test ids missing"):
-        data.write_submission(bad, ["1"], ["a"], expected_ids=["1", "2"])
+        submit.write_submission(bad, ["1"], ["a"], expected_ids=["1", "2"])
     assert not bad.exists()
 
 

@@ -3,7 +3,7 @@ self-score of Sogou's test_input (exactly 1.0) against qid_answer_expand."""
 import pytest
 from conftest import SHARED
 
-from kexue.qa import data, metric
+from kexue.qa import data, metric, submit
 
 SOGOU = SHARED / "data" / "qa" / "sogouqa"
 needs_sogou = pytest.mark.skipif(not (SHARED / "data" / "qa").exists(), reason="../shared is absent (real data)")
@@ -68,7 +68,7 @@ def test_cli(tmp_path, capsys):
     gold = tmp_path / "gold"
     gold.write_text("".join(f"{q}\t{g['standard']}\t{'|'.join(g['alternatives'])}\n" for q, g in GOLD.items()),
                     encoding="utf-8")
-    data.write_submission(tmp_path / "pred", ["1", "3"], ["北京", "微米级"])
+    submit.write_submission(tmp_path / "pred", ["1", "3"], ["北京", "微米级"])
     assert metric.main([str(gold), str(tmp_path / "pred"), "--out", str(tmp_path / "rows.tsv")]) == 0
     assert capsys.readouterr().out.strip() == "n 2  accuracy 0.500000  f1 0.900000  score 0.700000"
     assert (tmp_path / "rows.tsv").read_text(encoding="utf-8").split("\n")[1] == \
@@ -95,7 +95,7 @@ def test_official_test_input_scores_exactly_one_and_a_perturbed_copy_lower(tmp_p
     perturbed = {q: "不知道" if i % 7 == 0 else a[:-1] if i % 5 == 0 else a for i, (q, a) in enumerate(pred.items())}
     got = metric.score(perturbed, gold)
     assert 0.6 < got["accuracy"] < 0.9 and got["accuracy"] < got["f1"] < 1.0 and got["score"] < 1.0
-    data.write_submission(tmp_path / "p", list(perturbed), list(perturbed.values()))
+    submit.write_submission(tmp_path / "p", list(perturbed), list(perturbed.values()))
     metric.main([str(SOGOU / "qid_answer_expand"), str(SOGOU / "test_input")])
     metric.main([str(SOGOU / "qid_answer_expand"), str(tmp_path / "p")])
     out = capsys.readouterr().out.split("\n")

@@ -189,9 +189,9 @@ def test_decode_rows_votes_over_a_questions_passages_and_scores():
 
 
 def test_submission_answers_stay_on_one_line(tmp_path):
-    from kexue.qa import stages
-    assert stages._clean("北京\t市\n中心\r") == "北京 市 中心"
-    assert stages._clean("  ") == ""
+    from kexue.qa import submit
+    assert submit._clean("北京\t市\n中心\r") == "北京 市 中心"
+    assert submit._clean("  ") == ""
 
 
 @pytest.mark.slow
@@ -209,7 +209,7 @@ def test_a_killed_fold_resumes_where_it_stopped(tmp_path):
     x = encode(entries, chars, ["[PAD]", "[UNK]"], segment=list)
     x = x.take(np.arange(len(x)))
     cfg = {"dim": 8, "q_dilations": [1], "p_dilations": [1, 2], "dropout": 0.0, "gate_dropout": 0.0, "lr": 0.01,
-           "ema": 0.9, "epochs": 3, "batch_size": 8, "verbose": 0, "select_best": False}
+           "ema": 0.9, "epochs": 3, "batch_size": 8, "verbose": 0}
     matrix = np.zeros((2, 4), "float32")
 
     class Kill(keras.callbacks.Callback):

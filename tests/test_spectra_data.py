@@ -4,7 +4,7 @@ import pytest
 from conftest import write_spectrum
 
 from kexue.core import io
-from kexue.spectra import data, stages
+from kexue.spectra import data, submit
 
 
 def run(cfg, raw, tmp_path):
@@ -117,7 +117,7 @@ def test_empty_test_set_preprocesses_but_cannot_be_submitted(tiny_raw, data_cfg,
     run_dir = tmp_path / "run"
     io.save_npy(run_dir / "test.npy", np.zeros((0, 3), np.float32))
     with pytest.raises(SystemExit, match="test set .* has no spectra; nothing to submit"):
-        stages.submit(run_dir, tmp_path / "store", "test", tmp_path / "subs", header=False)
+        submit.submit(run_dir, tmp_path / "store", "test", tmp_path / "subs", header=False)
 
 
 def test_float16_store_refuses_fluxes_it_cannot_hold(tiny_raw, data_cfg, tmp_path):

@@ -10,7 +10,7 @@ import pytest
 from conftest import ROOT
 
 from kexue.core import config, io
-from kexue.spectra import data, sample, stages
+from kexue.spectra import data, prepare, sample
 
 pytestmark = pytest.mark.slow
 
@@ -23,7 +23,7 @@ def epochs_logged(fold_dir):
 def test_killed_fold_resumes(tmp_path, data_cfg):
     raw = sample.generate(tmp_path / "raw", 40, 6, {"star": 0.5, "qso": 0.5}, seed=1)
     data.preprocess({**data_cfg, "n_values": 2600}, raw, tmp_path / "store", "sample")
-    stages.make_folds(tmp_path / "store", 2, 0)
+    prepare.make_folds(tmp_path / "store", 2, 0)
     params = config.resolve(ROOT / "configs" / "spectra" / "cnn.yaml",
                             ["epochs_ce=8", "epochs_f1=0", "steps_per_epoch=3", "batch_size=8",
                              "filters=[4, 4, 4, 4, 4, 4, 4, 4]", "verbose=0"])

@@ -38,11 +38,13 @@ def test_pipeline_on_real_stellar_types(tmp_path):
     runs = tmp_path / "data" / "runs" / "spectra"
     score = {m: json.loads((next(runs.glob(f"{m}-*")) / "cv.json").read_text()) for m in ("cnn", "lgbm", "ensemble")}
     assert set(score["lgbm"]["oof"]["per_class_f1"]) == {"a", "f", "g", "k", "m"}
-    # the README's reference point for LightGBM on a 10x-subsampled spectrum is 0.826
-    assert score["lgbm"]["score"] > 0.80
-    # predicting the majority class scores 0.11 macro-F1 here; a few epochs must already beat that clearly
-    assert score["cnn"]["score"] > 0.25
-    assert score["ensemble"]["score"] >= score["lgbm"]["score"]  # the weight grid contains lgbm alone
+    # measured with this schedule (honest: the CNN picks its epoch on an inner split): lgbm 0.853 (deterministic),
+    # cnn 0.324, ensemble 0.834 cross-fitted (0.861 with its weights and offsets fitted on every OOF row).
+    # Majority-class guessing scores 0.11; the data README's LightGBM reference is 0.826.
+    assert score["lgbm"]["score"] > 0.84
+    assert score["cnn"]["score"] > 0.28 and score["cnn"]["selection"] == "inner"
+    assert score["ensemble"]["score"] > 0.81 and not score["ensemble"]["optimistic"]
+    assert score["ensemble"]["in_sample_macro_f1_optimistic"] >= score["ensemble"]["score"] - 0.01
     [sub] = list((tmp_path / "subs" / "spectra").glob("ensemble-*.csv"))
     rows = sub.read_text().splitlines()
     assert len(rows) == 387 and {r.split(",")[1] for r in rows} <= {"a", "f", "g", "k", "m"}

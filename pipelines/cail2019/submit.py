@@ -1,8 +1,9 @@
-"""Stage 7: the test file with the run's predicted labels filled in, validated: submissions/cail2019/<run>.json."""
+"""Stage 7: the test file with the run's predicted labels filled in, validated before it is written:
+submissions/cail2019/<run>.json."""
 import argparse
 from pathlib import Path
 
-from kexue.cail2019 import stages
+from kexue.cail2019.submit import submit
 from kexue.core import runlog
 
 p = argparse.ArgumentParser(description=__doc__)
@@ -15,7 +16,7 @@ p.add_argument("--pointer", help="write the submission's path here")
 args = p.parse_args()
 run = Path(args.run)
 run_dir = run if run.is_dir() else Path(args.runs) / runlog.read_pointer(run)
-out = stages.submit(run_dir, args.processed, args.features, args.out)
+out = submit(run_dir, args.processed, args.features, args.out)
 if args.pointer:
     from kexue.core import io
     io.write_text(args.pointer, f"{out}\n")

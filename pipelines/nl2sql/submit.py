@@ -4,7 +4,7 @@ import argparse
 from pathlib import Path
 
 from kexue.core import io, runlog
-from kexue.nl2sql import stages
+from kexue.nl2sql import submission
 
 p = argparse.ArgumentParser(description=__doc__)
 p.add_argument("--run", required=True, help="a run folder, or a pointer file (<model>.run) naming one")
@@ -19,9 +19,9 @@ run = Path(args.run)
 run_dir = run if run.is_dir() else Path(args.runs) / runlog.read_pointer(run)
 decode = io.read_json(args.decode)
 if args.predict_only:
-    sqls = stages.predict(run_dir, args.processed, decode)
+    sqls = submission.predict(run_dir, args.processed, decode)
     print(f"[nl2sql] {len(sqls)} test predictions -> {run_dir}/predictions.jsonl")
 else:
-    out = stages.submit(run_dir, args.processed, args.out, decode)
+    out = submission.submit(run_dir, args.processed, args.out, decode)
     if args.pointer:
         io.write_text(args.pointer, str(out) + "\n")

@@ -1,10 +1,10 @@
-"""Stage 8: decode a run's test probabilities and write the submission (one id<TAB>answer line per test
-question, in input order), validated before it is written."""
+"""Stage 8: decode a run's test probabilities and write the submission (one id<TAB>answer line per question of
+the test file, in its order), validated before it is written."""
 import argparse
 from pathlib import Path
 
 from kexue.core import io, runlog
-from kexue.qa import stages
+from kexue.qa import stages, submit
 
 p = argparse.ArgumentParser(description=__doc__)
 p.add_argument("--run", required=True, help="a run folder, or a pointer file (<model>.run) naming one")
@@ -20,9 +20,9 @@ run = Path(args.run)
 run_dir = run if run.is_dir() else Path(args.runs) / runlog.read_pointer(run)
 decode = io.read_json(args.decode)
 if args.predict_only:
-    ids, _ = stages.predict(run_dir, args.processed, args.features, decode)
+    ids, _ = submit.predict(run_dir, args.processed, args.features, decode)
     stages.say(f"{len(ids)} test predictions -> {run_dir}/predictions.tsv")
 else:
-    out = stages.submit(run_dir, args.processed, args.features, args.out, decode)
+    out = submit.submit(run_dir, args.processed, args.features, args.out, decode)
     if args.pointer:
         io.write_text(args.pointer, str(out) + "\n")

@@ -3,7 +3,7 @@ import argparse
 from pathlib import Path
 
 from kexue.core import io, runlog
-from kexue.spectra import stages
+from kexue.spectra import blend
 
 p = argparse.ArgumentParser(description=__doc__)
 p.add_argument("--params", required=True)
@@ -13,6 +13,6 @@ p.add_argument("--runs", default="data/runs/spectra")
 p.add_argument("--pointer", help="write the ensemble's run id here")
 args = p.parse_args()
 member_runs = [runlog.read_pointer(m) for m in args.members]
-result = stages.blend_runs(io.read_json(args.params), member_runs, args.runs, args.store)
+result = blend.blend_runs(io.read_json(args.params), member_runs, args.runs, args.store)
 if args.pointer:
     runlog.write_pointer(args.pointer, Path(args.runs) / result["run_id"])

@@ -2,11 +2,11 @@
 import argparse
 
 from kexue.core import io
-from kexue.spectra import stages
+from kexue.spectra import prepare
 
 p = argparse.ArgumentParser(description=__doc__)
 p.add_argument("--params", required=True)
 p.add_argument("--store", default="data/processed/spectra")
 p.add_argument("--out", default="data/features/spectra")
 args = p.parse_args()
-stages.make_features(args.store, args.out, io.read_json(args.params))
+prepare.make_features(args.store, args.out, io.read_json(args.params))

@@ -2,11 +2,11 @@
 import argparse
 
 from kexue.core import io
-from kexue.spectra import stages
+from kexue.spectra import prepare
 
 p = argparse.ArgumentParser(description=__doc__)
 p.add_argument("--params", required=True, help="resolved 'folds' section of the data config")
 p.add_argument("--store", default="data/processed/spectra")
 args = p.parse_args()
 folds = io.read_json(args.params)
-stages.make_folds(args.store, int(folds["n"]), int(folds["seed"]))
+prepare.make_folds(args.store, int(folds["n"]), int(folds["seed"]))

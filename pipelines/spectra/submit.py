@@ -1,9 +1,10 @@
-"""Stage 6: write the submission CSV (id,type) of a run, validated before and after writing."""
+"""Stage 6: write the submission CSV (id,type) of a run: every id of the test index once, validated before it
+is written."""
 import argparse
 from pathlib import Path
 
 from kexue.core import io, runlog
-from kexue.spectra import stages
+from kexue.spectra.submit import submit
 
 p = argparse.ArgumentParser(description=__doc__)
 p.add_argument("--run", required=True, help="a run folder, or a pointer file (<model>.run) naming one")
@@ -16,7 +17,8 @@ p.add_argument("--pointer", help="write the submission's path here")
 args = p.parse_args()
 run = Path(args.run)
 run_dir = run if run.is_dir() else Path(args.runs) / runlog.read_pointer(run)
-out = stages.submit(run_dir, args.store, io.read_json(args.predict_set), args.out,
-                    bool(io.read_json(args.params)["header"]))
+params = io.read_json(args.params)
+out = submit(run_dir, args.store, io.read_json(args.predict_set), args.out, bool(params["header"]),
+             str(params.get("missing", "error")))
 if args.pointer:
     io.write_text(args.pointer, str(out) + "\n")

@@ -1,4 +1,4 @@
-"""Reading, checking and writing CAIL2019 要素识别 (element recognition) files.
+"""Reading and checking CAIL2019 要素识别 (element recognition) files.
 
 A data file holds judgement documents, one per line, each a JSON list of its sentences in reading order:
     [{"labels": [], "sentence": "原告林某某诉称：……"}, {"labels": ["DV1"], "sentence": "1998年2月份生一女李某乙。"}]
@@ -6,6 +6,7 @@ A sentence carries any number of its domain's 20 tags (divorce DV1..DV20, labor 
 per line, selectedtags.txt their Chinese names in the same order); most carry none (56% of the real divorce
 sentences, 73% of the labor ones). A test file has the same layout with `labels` empty or absent, and the
 submission is that file with the labels filled in: the same lines, the same sentences in the same order.
+(kexue.cail2019.submit writes and checks it.)
 
 The organiser's files are `json.dumps(document, ensure_ascii=False)` per line: separators ", " and ": " (SEPARATORS),
 no escapes, "\\n" after every line including the last, no BOM. Key order differs by domain (divorce writes "labels"
@@ -25,14 +26,10 @@ document and sentence (0-based: the document's index among the non-blank lines) 
 from __future__ import annotations
 
 import json
-import os
 from collections import Counter
 from pathlib import Path
 
 import numpy as np
-
-from ..core import io
-from ..core.submission import SubmissionError
 
 SEPARATORS = (", ", ": ")     # json.dumps' own defaults without indent, spelled out: the organiser's files use them
 
@@ -66,18 +63,19 @@ def _some(tags, n: int = 4) -> str:
     return f"{shown} ({len(tags)} tags)"
 
 
-def _lines(path: Path):
+def _lines(path: Path, text: str | None = None):
     """(line number, line) for each non-blank line, '\\r' dropped. Splits on '\\n' only: sentences may hold U+2028,
-    which str.splitlines would cut."""
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise CAILDataError(f"{path}: file not found") from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        n = raw.count(b"\n", 0, e.start) + 1
-        raise CAILDataError(f"{path}:{n}: not UTF-8 at byte {e.start} ({e.reason}); the files are UTF-8") from None
+    which str.splitlines would cut. `text`: the content when it is not on disk (yet); `path` then only names it."""
+    if text is None:
+        try:
+            raw = path.read_bytes()
+        except FileNotFoundError:
+            raise CAILDataError(f"{path}: file not found") from None
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError as e:
+            n = raw.count(b"\n", 0, e.start) + 1
+            raise CAILDataError(f"{path}:{n}: not UTF-8 at byte {e.start} ({e.reason}); the files are UTF-8") from None
     for n, line in enumerate(text.split("\n"), 1):
         line = line.rstrip("\r")
         if line.strip():
@@ -124,15 +122,16 @@ def _check_sentence(obj, where: str, tags, known, labelled: bool) -> dict:
     return {**obj, "labels": list(labels)}
 
 
-def read_documents(path, tags=None, labelled: bool = True) -> Documents:
+def read_documents(path, tags=None, labelled: bool = True, text: str | None = None) -> Documents:
     """The documents of a data file, each a list of {"labels": [str], "sentence": str} in file order (other fields
     and each sentence's key order kept, for writing back). Given `tags`, every label must be one of them.
-    labelled=False (test files) lets `labels` be absent or null, read as []."""
+    labelled=False (test files) lets `labels` be absent or null, read as []. `text`: the file's content when it
+    is not on disk (a submission checked before it is written); `path` then only names it in messages."""
     path = Path(path)
     known = None if tags is None else set(tags)
     out = Documents(path=path)
     out.lines = []
-    for n, line in _lines(path):
+    for n, line in _lines(path, text):
         where = f"{path}:{n}: document {len(out)}"
         try:
             document = json.loads(line)
@@ -193,56 +192,11 @@ def format_document(document) -> str:
     return json.dumps(document, ensure_ascii=False, separators=SEPARATORS)
 
 
-def write_submission(path, documents, predicted, tags) -> int:
-    """Write `documents` (as read from the test file) with each sentence's labels replaced by its prediction: one
-    label list per sentence in flatten() order, or a 0/1 matrix (n_sentences, n_tags). Labels are written in tags
-    order; everything else is kept as read. The file is re-read and checked against `documents`
-    (validate_submission) before it is renamed into place, so a broken file never reaches `path`. Returns the
-    number of documents (lines)."""
-    path, index = Path(path), _tag_index(tags)
-    if isinstance(predicted, np.ndarray):
-        predicted = from_multi_hot(predicted, tags)
-    predicted = list(predicted)
-    n_sentences = sum(len(document) for document in documents)
-    if len(predicted) != n_sentences:
-        raise SubmissionError(f"{path}: {len(predicted)} predictions for {n_sentences} sentences in {len(documents)} "
-                              f"documents; give one label list per sentence, in flatten() order")
-    lines, k = [], 0
-    for d, document in enumerate(documents):
-        out = []
-        for j, sentence in enumerate(document):
-            labels, where = predicted[k], f"{path}: document {d}, sentence {j} (prediction {k})"
-            k += 1
-            # a bare 'DV1' would be read as the labels 'D', 'V', '1'
-            if isinstance(labels, str) or not all(isinstance(label, str) for label in labels):
-                raise SubmissionError(f"{where}: expected a list of labels, got {_clip(repr(labels))}")
-            unknown = [label for label in labels if label not in index]
-            if unknown:
-                raise SubmissionError(f"{where}: unknown label {unknown[0]!r} (known: {_some(tags)})")
-            if len(set(labels)) != len(labels):
-                raise SubmissionError(f"{where}: a label is given twice in {list(labels)}")
-            if "labels" not in sentence:
-                sentence = {"labels": [], **sentence}
-            ordered = sorted(labels, key=index.__getitem__)
-            out.append({key: ordered if key == "labels" else value for key, value in sentence.items()})
-        lines.append(format_document(out) + "\n")
-    with io.atomic_path(path) as tmp:
-        tmp.write_bytes("".join(lines).encode("utf-8"))
-        try:
-            validate_submission(tmp, documents, tags)
-        except CAILDataError as e:          # name the file the caller asked for, not the temporary one
-            raise CAILDataError(str(e).replace(str(tmp), str(path))) from None
-    return len(lines)
-
-
-def validate_submission(path, expected, tags) -> int:
-    """Check a submission against its input (a path, read with labelled=False, or documents): as many documents, as
-    many sentences in each, identical sentences, every sentence labelled with known tags. Raises CAILDataError
-    naming the submission's line at the first difference; returns the number of documents."""
-    path = Path(path)
-    got = read_documents(path, tags, labelled=True)
-    if isinstance(expected, (str, os.PathLike)):
-        expected = read_documents(expected, tags, labelled=False)
+def check_same_documents(got: Documents, expected) -> int:
+    """`got` (a submission, or a gold file) holds the documents of `expected` (the test file's): as many documents,
+    as many sentences in each, identical sentences. Raises CAILDataError naming got's file and line at the first
+    difference; returns the number of documents."""
+    path = got.path
     for d, (sub, ref) in enumerate(zip(got, expected)):
         where = f"{path}:{got.lines[d]}: document {d}"
         if len(sub) != len(ref):

@@ -3,7 +3,7 @@
 preprocess (read and validate documents and tags) -> encode (character ids, multi-hot tags) -> folds (k folds of
 documents) -> train (one run per model config and seed: OOF and test tag probabilities) -> blend (averages of
 runs, with the 0.5 rule or per-tag thresholds tuned on OOF) -> evaluate (the test gold, when there is one) ->
-submit (the test file with its labels filled in)
+submit (the test file with its labels filled in; kexue.cail2019.submit, which no training code imports)
 
 A CV row is one sentence; the sentences of a judgement share one fold. Every stored probability has its decision
 at 0.5 (kexue.cail2019.model.probabilities), so runs of either loss average, and a run's thresholds.json (a blend
@@ -22,7 +22,6 @@ from ..core.folds import assign_folds
 from ..core.source import ensure_sample, one_file
 from ..core.source import source_stamp as stamp
 from . import data, sample
-from .data import CAILDataError
 
 
 def _compact(obj) -> str:
@@ -90,7 +89,7 @@ def preprocess(cfg: dict, out_dir, source: str = "auto") -> dict:
     test = data.read_documents(files["test"], tags, labelled=False) if files["test"] else []
     gold = data.read_documents(files["gold"], tags) if files["gold"] else None
     if gold is not None:
-        data.validate_submission(files["gold"], test, tags)      # the gold must be the test file, labelled
+        data.check_same_documents(gold, test)      # the gold must be the test file, labelled
     n_train = sum(map(len, train))
     unlabelled = sum(not s["labels"] for d in train for s in d)
     say(f"train: {len(train)} documents, {n_train} sentences ({unlabelled / n_train:.0%} without a tag), "
@@ -203,7 +202,7 @@ def cv_data(features_dir, folds_path) -> cv.CVData:
         raise SystemExit(f"error: {folds_path} has {len(folds)} rows but {features_dir}/train.npz has "
                          f"{len(train['x'])}; rerun make cail-folds")
     return cv.CVData(x=train["x"], y=train["y"], folds=folds, x_test=test["x"], classes=f["tags"], score=score,
-                     headline="cail_score")
+                     headline="cail_score", groups=train["doc"])  # a judgement's sentences stay together
 
 
 def model_factory(params: dict, features_dir):
@@ -269,7 +268,7 @@ def blend_runs(params: dict, member_runs: list[str], runs_dir, features_dir, fol
     return result
 
 
-# ---------------------------------------------------------------- 6-7. evaluate, submit
+# ---------------------------------------------------------------- 6. evaluate (submit: kexue.cail2019.submit)
 
 def _line(r: dict) -> str:
     return (f"CAIL score {r['cail_score']:.4f} (micro-F1 {r['micro_f1']:.4f}, macro-F1 {r['macro_f1']:.4f}, "
@@ -304,16 +303,3 @@ def evaluate(run_dir, processed_dir, features_dir) -> dict:
     io.write_json(run_dir / "eval.json", report)
     return report
 
-
-def submit(run_dir, processed_dir, features_dir, out_dir) -> Path:
-    """submissions/cail2019/<run>.json: the test file with the predicted labels, validated, atomic."""
-    run_dir = Path(run_dir)
-    documents, decisions, tags = _test_decisions(run_dir, processed_dir, features_dir)
-    out = Path(out_dir) / f"{run_dir.name}.json"
-    try:
-        n = data.write_submission(out, documents, decisions.astype(np.int8), tags)
-    except CAILDataError as e:
-        raise SystemExit(f"error: {e}")
-    say(f"submission: {n} documents, {len(decisions)} sentences, {int(decisions.sum())} labels "
-        f"({int((~decisions.any(1)).sum())} sentences without one) -> {out}")
-    return out

@@ -8,6 +8,8 @@ from pathlib import Path
 from . import plots, runlog
 
 HIDDEN = {"_config_file", "name", "model"}
+OPTIMISTIC_NOTE = ("the run picked its epochs on the rows it scores (selection: outer), or blends such a run; its "
+                   "score flatters it and is not comparable with the others, which are listed first")
 
 
 def _flatten(d: dict, prefix="") -> dict:
@@ -45,7 +47,8 @@ def table(runs: list[dict]) -> str:
         pcf = plots.breakdown(r)[1]
         folds = r.get("fold_scores", [])
         rows.append([
-            r["run_id"], str(r.get("model")), str(r.get("data_fingerprint", "?"))[:8], f"{r['score']:.4f}",
+            r["run_id"], str(r.get("model")), str(r.get("data_fingerprint", "?"))[:8],
+            f"{r['score']:.4f}" + (" OPTIMISTIC" if r.get("optimistic") else ""),
             " ".join(f"{s:.3f}" for s in folds) + (f" ({r['fold_mean']:.3f}±{r['fold_std']:.3f})" if folds else ""),
             *[f"{pcf[c]:.3f}" if c in pcf else "-" for c in classes],
             f"{r.get('seconds', {}).get('wall_total', 0):.0f}",
@@ -53,11 +56,12 @@ def table(runs: list[dict]) -> str:
         ])
     widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
     fmt = lambda row: "  ".join(str(x).ljust(w) for x, w in zip(row, widths)).rstrip()
-    return "\n".join([fmt(header), fmt(["-" * w for w in widths]), *map(fmt, rows)])
+    note = ["", f"OPTIMISTIC: {OPTIMISTIC_NOTE}"] if any(r.get("optimistic") for r in runs) else []
+    return "\n".join([fmt(header), fmt(["-" * w for w in widths]), *map(fmt, rows), *note])
 
 
 def compare(root, plot_path=None) -> str:
-    runs = sorted(runlog.completed_runs(root), key=lambda r: -r["score"])
+    runs = sorted(runlog.completed_runs(root), key=lambda r: (bool(r.get("optimistic")), -r["score"]))
     text = table(runs)
     if runs and plot_path:
         plots.compare_runs(runs, plot_path, runs[0].get("metric", "score"))

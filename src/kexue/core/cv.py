@@ -9,6 +9,17 @@ seeds, timing, resuming and the artefacts. A model is anything with
 and is built by `make_model(params, workdir, seed, classes)`. `workdir` is the fold's folder,
 where a model keeps checkpoints so an interrupted fold resumes instead of restarting.
 
+Model selection never sees the scored rows. A model that picks something on validation data (its best epoch)
+says so with `selects = True`; what it is given as (x_valid, y_valid) is then decided here, by the run's
+`selection` param:
+    inner (default)  a `selection_fraction` of the fold's training rows, carved like the outer folds (grouped,
+                     stratified); the model trains on the rest. The fold's own rows reach neither fit() nor the
+                     choice of epoch, so its OOF score is honest.
+    last             every training row, nothing to select on: the last epoch is kept.
+    outer            the fold's scored rows themselves: the pre-2026 behaviour, kept only to measure its bias.
+                     Every score of such a run is labelled OPTIMISTIC.
+A model that selects nothing (LightGBM with a fixed number of rounds) trains on every training row.
+
 Predictions are one array (a classifier) or a dict of arrays (a model with several heads, such
 as NL2SQL); every array has one row per input, and OOF assembly, fold averaging and blending work
 head by head. Rows whose fold is -1 are always trained on and never scored (a fixed train split
@@ -17,7 +28,6 @@ with a separate validation split is `folds = -1 for train, 0 for val`).
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import shutil
 import sys
@@ -29,9 +39,13 @@ from typing import Any
 
 import numpy as np
 
-from . import io, plots
+from . import env, io
 from . import metrics as metrics_lib
+from .folds import inner_split
 from .runlog import Run
+
+SELECTION_MODES = ("inner", "last", "outer")
+OPTIMISTIC = "OPTIMISTIC: epochs picked on the scored rows"
 
 
 class Rows:
@@ -110,18 +124,31 @@ class CVData:
     classes: list
     score: Callable = metrics_lib.classification_report  # (y, pred, classes) -> report dict
     headline: str = "macro_f1"                            # the report key that ranks runs
+    groups: Any = None     # rows that must stay on one side of a split (a table, a question, a document)
 
     @property
     def n_folds(self) -> int:
         return int(self.folds.max()) + 1
 
+    def selection_rows(self, train_idx, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+        """(fit rows, selection rows) of a fold's training rows, carved as the outer folds are: whole groups,
+        classes in proportion for a single-label classifier."""
+        y = np.asarray(self.y)
+        single_label = self.classes is not None and y.ndim == 1 and np.issubdtype(y.dtype, np.integer)
+        return inner_split(train_idx, fraction, seed, y=y if single_label else None, groups=self.groups)
 
-def set_seeds(seed: int) -> None:
+
+def set_seeds(seed: int, deterministic: bool = True) -> None:
+    """Seed Python, NumPy and (where it is loaded: importing it costs seconds) Keras; with `deterministic`, also
+    TensorFlow's op determinism, so that the same data, config and seed give the same predictions on a CPU
+    (benchmarks/determinism.py measures what it costs). String hashing (PYTHONHASHSEED) is fixed by the Makefile:
+    it only counts when set before Python starts."""
     random.seed(seed)
     np.random.seed(seed % 2**32)
-    os.environ["PYTHONHASHSEED"] = str(seed)
-    if "keras" in sys.modules:  # seed keras only where it is used: importing it costs seconds
+    if "keras" in sys.modules:
         sys.modules["keras"].utils.set_random_seed(seed)
+    if deterministic and "tensorflow" in sys.modules:
+        sys.modules["tensorflow"].config.experimental.enable_op_determinism()
 
 
 def _check_pred(pred, n, n_classes, what):
@@ -151,6 +178,22 @@ def _fill(out, rows, pred):
         out[rows] = pred
 
 
+def selection_plan(params: dict, model, data: CVData, train_idx, valid_idx, seed: int):
+    """(mode, fit rows, selection rows) for one fold: see the module docstring."""
+    mode = params.get("selection", "inner")
+    if mode not in SELECTION_MODES:
+        raise SystemExit(f"error: selection must be one of {', '.join(SELECTION_MODES)}, not {mode!r}")
+    if not getattr(model, "selects", False):
+        return "none", train_idx, train_idx[:0]
+    if mode == "inner":
+        try:
+            fit_idx, select_idx = data.selection_rows(train_idx, float(params.get("selection_fraction", 0.15)), seed)
+        except ValueError as e:
+            raise SystemExit(f"error: {e}") from None
+        return mode, fit_idx, select_idx
+    return mode, train_idx, (valid_idx if mode == "outer" else train_idx[:0])
+
+
 def train_fold(run: Run, fold: int, data: CVData, make_model: Callable, score: Callable | None = None) -> dict:
     """Train one fold and write its predictions; a fold whose done.json exists is skipped."""
     fold_dir = run.fold_dir(fold)
@@ -164,12 +207,16 @@ def train_fold(run: Run, fold: int, data: CVData, make_model: Callable, score: C
     train_idx, valid_idx = np.flatnonzero(data.folds != fold), np.flatnonzero(data.folds == fold)
     seed = int(params.get("seed", 0)) + fold
     set_seeds(seed)
-    source = run.info.get("data_source", "")
-    run.log(f"fold {fold} of {data.n_folds}: train {len(train_idx)}, valid {len(valid_idx)}, seed {seed}"
-            + (f", {source} data" if source else ""))
     model = make_model(params, fold_dir, seed, data.classes)
+    set_seeds(seed, bool(params.get("deterministic", True)))  # again: building the model may have loaded Keras
+    mode, fit_idx, select_idx = selection_plan(params, model, data, train_idx, valid_idx, seed)
+    source = run.info.get("data_source", "")
+    run.log(f"fold {fold} of {data.n_folds}: train {len(fit_idx)}"
+            + (f" + select {len(select_idx)} ({mode})" if mode != "none" else "") + f", valid {len(valid_idx)}, "
+            f"seed {seed}" + (f", {source} data" if source else "") + (f"  [{OPTIMISTIC}]" if mode == "outer" else ""))
     t0 = time.time()
-    fit_info = model.fit(take(data.x, train_idx), data.y[train_idx], take(data.x, valid_idx), data.y[valid_idx]) or {}
+    fit_info = model.fit(take(data.x, fit_idx), take(data.y, fit_idx), take(data.x, select_idx),
+                         take(data.y, select_idx)) or {}
     t_fit = time.time() - t0
     n_classes = None if data.classes is None else len(data.classes)
     valid_pred = _check_pred(model.predict(take(data.x, valid_idx)), len(valid_idx), n_classes, f"fold {fold} valid")
@@ -181,12 +228,15 @@ def train_fold(run: Run, fold: int, data: CVData, make_model: Callable, score: C
     save_pred(fold_dir, "valid_pred", valid_pred)
     save_pred(fold_dir, "test_pred", test_pred)
     result = {
-        "fold": fold, "seed": seed, "n_train": len(train_idx), "n_valid": len(valid_idx),
+        "fold": fold, "seed": seed, "n_train": len(fit_idx), "n_select": len(select_idx), "n_valid": len(valid_idx),
+        "selection": mode, "optimistic": mode == "outer",
         "metrics": score(take(data.y, valid_idx), valid_pred, data.classes),
         "fit": fit_info, "seconds": {"fit": round(t_fit, 2), "predict_test": round(t_test, 2)},
+        "provenance": env.provenance(),
     }
     io.write_json(done_path, result)  # written last: its presence means the fold is complete
-    run.log(f"fold {fold}: {data.headline} {result['metrics'][data.headline]:.4f} ({t_fit:.0f}s)")
+    run.log(f"fold {fold}: {data.headline} {result['metrics'][data.headline]:.4f} ({t_fit:.0f}s)"
+            + (" OPTIMISTIC" if mode == "outer" else ""))
     return result
 
 
@@ -207,24 +257,43 @@ def collect(run: Run, data: CVData, score: Callable | None = None, headline: str
     fold_scores = [r["metrics"][headline] for r in results]
     scored = np.flatnonzero(data.folds >= 0)
     report = score(take(data.y, scored), take(oof, scored), data.classes)
+    modes = sorted({r.get("selection", "unknown") for r in results})
+    keys = ("fold", "seed", "n_train", "n_select", "n_valid", "selection", "metrics", "fit", "seconds", "provenance")
     cv = write_run(run, oof, mean_pred(test), report, fold_scores, data.classes,
-                   headline, extra={
-                       "folds": [{k: r[k] for k in ("fold", "seed", "n_train", "n_valid", "metrics", "fit", "seconds")}
-                                 for r in results],
+                   headline, provenance=_folds_provenance(run, results), extra={
+                       "selection": modes[0] if len(modes) == 1 else modes,
+                       "optimistic": any(r.get("optimistic", r.get("selection") == "outer") for r in results),
+                       "folds": [{k: r[k] for k in keys if k in r} for r in results],
                        "seconds": {"fit_total": round(sum(r["seconds"]["fit"] for r in results), 2),
                                    "wall_total": round(sum(sum(r["seconds"].values()) for r in results), 2)}})
-    run.log(f"OOF {headline} {cv['score']:.4f} (folds {' '.join(f'{s:.4f}' for s in fold_scores)}) -> {run.dir}")
+    run.log(f"OOF {headline} {cv['score']:.4f} (folds {' '.join(f'{s:.4f}' for s in fold_scores)})"
+            + (f" [{OPTIMISTIC}]" if cv["optimistic"] else "") + f" -> {run.dir}")
     return cv
 
 
+def _folds_provenance(run: Run, results: list[dict]) -> dict:
+    """The code that produced the folds' predictions: their git commit, versions and code hash when they all
+    agree; every distinct value (and a warning) when folds were trained by different code."""
+    provs = [r.get("provenance") or {k: run.info.get(k) for k in ("git_commit", "versions")} for r in results]
+    out = {}
+    for key in ("git_commit", "versions", "code_hash"):
+        distinct = list(dict.fromkeys(io.dumps(p.get(key)) for p in provs))
+        out[key] = provs[0].get(key) if len(distinct) == 1 else [p.get(key) for p in provs]
+        if len(distinct) > 1:
+            run.log(f"warning: the folds were trained with different {key} (see cv.json 'folds'); "
+                    f"retrain them all for one provenance")
+    return out
+
+
 def write_run(run: Run, oof, test, oof_report: dict, fold_scores, classes, headline: str = "macro_f1",
-              extra: dict | None = None) -> dict:
+              extra: dict | None = None, provenance: dict | None = None) -> dict:
     """A finished run's artefacts, the same for a model and for a blend: oof.npy, test.npy,
-    confusion.png, then cv.json (last: its presence marks the run complete)."""
+    confusion.png, then cv.json (last: its presence marks the run complete). `provenance` (git commit, versions,
+    code hash) is that of the code that made the predictions: this process's unless given."""
     info = run.info
     cv = {
-        "run_id": run.id, **{k: info[k] for k in ("competition", "model", "data_fingerprint", "folds_fingerprint",
-                                                   "git_commit", "versions")},
+        "run_id": run.id, **{k: info[k] for k in ("competition", "model", "data_fingerprint", "folds_fingerprint")},
+        **(provenance or env.provenance()),
         "metric": headline, "score": oof_report[headline],
         "fold_scores": fold_scores, "fold_mean": float(np.mean(fold_scores)), "fold_std": float(np.std(fold_scores)),
         "oof": oof_report, "classes": None if classes is None else list(classes), **(extra or {}), "params": run.params,
@@ -232,8 +301,12 @@ def write_run(run: Run, oof, test, oof_report: dict, fold_scores, classes, headl
     save_pred(run.dir, "oof", oof if isinstance(oof, dict) else np.asarray(oof, np.float32))
     save_pred(run.dir, "test", test if isinstance(test, dict) else np.asarray(test, np.float32))
     if "confusion" in oof_report:
+        from . import (
+            plots,  # drawing is not training: a plot edit must not look like a model change
+        )
         plots.confusion_matrix(oof_report["confusion"], classes, run.dir / "confusion.png",
-                               title=f"{run.id}  OOF {headline} {oof_report[headline]:.4f}")
+                               title=f"{run.id}  OOF {headline} {oof_report[headline]:.4f}"
+                               + ("  (OPTIMISTIC)" if (extra or {}).get("optimistic") else ""))
     io.write_json(run.dir / "cv.json", cv)
     return cv
 
@@ -249,8 +322,9 @@ def write_blend(runs_dir, params: dict, members: list[Run], member_cvs: list[dic
     for name, content in (side_files or {}).items():
         io.write_json(run.dir / name, content)
     member_scores = {m.id: c["score"] for m, c in zip(members, member_cvs)}
+    optimistic = [m.id for m, c in zip(members, member_cvs) if c.get("optimistic")]
     result = write_run(run, oof, test, oof_report, fold_scores, classes, headline, extra={
-        **(extra or {}), "members": member_scores,
+        **(extra or {}), "optimistic": bool(optimistic or (extra or {}).get("optimistic")), "members": member_scores,
         "seconds": {"wall_total": round(sum(c["seconds"]["wall_total"] for c in member_cvs), 2)}})
     weights = result.get("weights", {})
     for m, s in member_scores.items():

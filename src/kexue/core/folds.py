@@ -39,3 +39,37 @@ def assign_folds(n_folds: int, seed: int, y=None, groups=None, stratify: bool = 
             folds[valid] = k
     assert (folds >= 0).all()
     return folds
+
+
+def inner_split(train_idx, fraction: float, seed: int, y=None, groups=None) -> tuple[np.ndarray, np.ndarray]:
+    """(fit rows, selection rows) of a fold's training rows: a seeded `fraction` of them, carved like the outer
+    folds (whole groups when `groups` is given, each class in proportion when `y` holds class ids), on which a
+    model picks its epoch without ever looking at the fold's scored rows. A class or group too small to split
+    stays on the fit side."""
+    train_idx = np.asarray(train_idx)
+    if not 0.0 < fraction < 1.0:
+        raise ValueError(f"selection_fraction must be in (0, 1), got {fraction}")
+    rng = np.random.default_rng(seed)
+    if groups is not None:
+        g = np.asarray(groups)[train_idx]
+        names, inverse, sizes = np.unique(g, return_inverse=True, return_counts=True)
+        order = rng.permutation(len(names))
+        # whole groups in a seeded order, as many as bring the share closest to `fraction` (never all of them)
+        reach = np.cumsum(sizes[order])
+        k = int(np.clip(np.abs(reach - fraction * len(train_idx)).argmin() + 1, 1, len(names) - 1))
+        taken = order[:k]
+        select = np.isin(inverse, taken)
+    elif y is not None:
+        y = np.asarray(y)[train_idx]
+        select = np.zeros(len(train_idx), bool)
+        for c in np.unique(y):
+            rows = rng.permutation(np.flatnonzero(y == c))
+            select[rows[:round(fraction * len(rows)) if len(rows) > 1 else 0]] = True
+    else:
+        select = np.zeros(len(train_idx), bool)
+        select[rng.permutation(len(train_idx))[:round(fraction * len(train_idx))]] = True
+    if not select.any() or select.all() or select.mean() > max(2 * fraction, fraction + 0.1):
+        raise ValueError(f"cannot carve a selection split of {fraction:.0%} from {len(train_idx)} training rows"
+                         + (f" in {len(np.unique(np.asarray(groups)[train_idx]))} groups" if groups is not None else "")
+                         + "; raise selection_fraction or use selection: last")
+    return train_idx[~select], train_idx[select]

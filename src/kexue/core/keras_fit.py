@@ -145,6 +145,11 @@ class FoldModel:
         self.net = None
         self.callbacks = []          # more Keras callbacks for fit(), called last (tests kill a run with one)
 
+    @property
+    def selects(self) -> bool:
+        """True: fit() keeps the best epoch by `evaluate` on the rows the CV loop gives it for that (kexue.core.cv)."""
+        return self.evaluate is not None
+
     def build(self):
         raise NotImplementedError
 
@@ -168,8 +173,7 @@ class FoldModel:
         epochs, batch_size = int(p["epochs"]), int(p["batch_size"])
         self._build()
         epoch = [0]
-        select = bool(p.get("select_best", True)) and self.evaluate is not None and x_valid is not None \
-            and len(x_valid) > 0
+        select = self.evaluate is not None and x_valid is not None and len(x_valid) > 0
         info = fit_fold(self.net, self.stream(x_train, y_train, batch_size, lambda: epoch[0]), epochs, self.workdir,
                         len(x_train), evaluate=(lambda: self.score_epoch(x_valid, y_valid)) if select else None,
                         verbose=p.get("verbose", "auto"), callbacks=self.callbacks,

@@ -48,13 +48,14 @@ def breakdown(run: dict) -> tuple[str, dict]:
 def compare_runs(runs: list[dict], path, metric: str) -> None:
     """OOF score per run as a bar, each fold's score as a dot; per-class F1 (or components) beside it."""
     plt = _pyplot()
-    names = [r["run_id"] for r in runs]
+    names = [r["run_id"] + (" (OPTIMISTIC)" if r.get("optimistic") else "") for r in runs]
     classes = list(dict.fromkeys(c for r in runs for c in breakdown(r)[1]))
     fig, axes = plt.subplots(1, 2 if classes else 1, figsize=(12 if classes else 7, 1.2 + 0.45 * len(runs)),
                              squeeze=False)
     ax = axes[0, 0]
     y = np.arange(len(runs))
-    ax.barh(y, [r["score"] for r in runs], color="#8fb3d9", label="OOF")
+    ax.barh(y, [r["score"] for r in runs], color=["#e0b0a0" if r.get("optimistic") else "#8fb3d9" for r in runs],
+            label="OOF")
     for i, r in enumerate(runs):
         ax.scatter(r.get("fold_scores", []), [i] * len(r.get("fold_scores", [])), color="#1f3b73", s=12, zorder=3,
                    label="folds" if i == 0 else None)

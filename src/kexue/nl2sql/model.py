@@ -109,6 +109,11 @@ class NL2SQLBert:
         self.params, self.workdir, self.seed, self.evaluate = params, Path(workdir), seed, evaluate
         self.net = None
 
+    @property
+    def selects(self) -> bool:
+        """fit() keeps the epoch with the best logic-form accuracy on the rows the CV loop gives it for that."""
+        return self.evaluate is not None
+
     def _build(self):
         from .stages import backbone_for
         keras = import_keras()

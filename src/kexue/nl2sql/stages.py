@@ -285,7 +285,8 @@ def cv_data(params: dict, processed_dir, folds_path, decode_cfg: dict):
                     values)
     data = cv.CVData(x=encoded.take(np.arange(len(encoded))), y=np.arange(len(encoded)), folds=np.load(folds_path),
                      x_test=test if not isinstance(test, Encoded) else test.take(np.arange(len(test))),
-                     classes=None, score=scorer, headline="score")
+                     classes=None, score=scorer, headline="score",
+                     groups=np.array([q["table_id"] for q in questions]))  # a table's questions stay together
     return data, scorer, manifest
 
 
@@ -327,7 +328,7 @@ def blend_runs(params: dict, member_runs: list[str], runs_dir, processed_dir, fo
     return result
 
 
-# ---------------------------------------------------------------- evaluate, predict, submit
+# ---------------------------------------------------------------- evaluate (predict and submit: kexue.nl2sql.submission)
 
 def evaluate(run_dir, processed_dir, folds_path, decode_cfg: dict) -> dict:
     """Decode the run's validation predictions with the decode config and write eval.json."""
@@ -352,37 +353,3 @@ def evaluate(run_dir, processed_dir, folds_path, decode_cfg: dict) -> dict:
     for line in metrics.report_lines(report):
         print("  " + line)
     return report
-
-
-def predict(run_dir, processed_dir, decode_cfg: dict) -> list[dict]:
-    """Decode the run's test head probabilities to SQL: predictions.jsonl in the run folder."""
-    from .decode import decode
-    run_dir, processed_dir = Path(run_dir), Path(processed_dir)
-    manifest = io.read_json(processed_dir / "manifest.json")
-    files = manifest["files"]
-    if "test" not in files or not (processed_dir / "test.enc.npz").exists():
-        raise SystemExit("error: no test split was preprocessed; put test/test.json and test/test.tables.json "
-                         "in the raw folder (or files.test in the data config)")
-    questions, tables = load(files, "test", False)
-    enc = Encoded.load(processed_dir / "test.enc.npz")
-    prob = cv.load_pred(run_dir, "test")
-    if len(prob["conn"]) != len(questions):
-        raise SystemExit(f"error: {run_dir}/test.npz has {len(prob['conn'])} rows but the test split has "
-                         f"{len(questions)} questions; the run predates the current data: retrain it")
-    snap = snapper(decode_cfg, tables, column_values(files, "test"))
-    sqls = decode(prob, enc, questions, tables, snap)
-    io.write_text(run_dir / "predictions.jsonl", "".join(io.dumps(s).replace("\n", " ") + "\n" for s in sqls))
-    return sqls
-
-
-def submit(run_dir, processed_dir, out_dir, decode_cfg: dict) -> Path:
-    from . import submission
-    run_dir = Path(run_dir)
-    manifest = io.read_json(Path(processed_dir) / "manifest.json")
-    questions, tables = load(manifest["files"], "test", False)
-    sqls = predict(run_dir, processed_dir, decode_cfg)
-    out = Path(out_dir) / f"{run_dir.name}.json"
-    submission.write(out, sqls, questions, tables)
-    n_conds = sum(len(s["conds"]) for s in sqls)
-    print(f"[nl2sql] submission: {len(sqls)} lines ({n_conds} conditions) -> {out}")
-    return out

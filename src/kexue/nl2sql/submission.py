@@ -5,6 +5,9 @@ test.json, e.g.
 
 keys in exactly that order, json.dumps' default ", " and ": " separators, UTF-8 text (ensure_ascii off),
 int codes, string values, '\\n' after every line including the last.
+
+The submit stage lives here too (predict, submit): only pipelines/nl2sql/submit.py imports this module, never
+the training code, so editing it reruns the submit stage alone.
 """
 from __future__ import annotations
 
@@ -12,9 +15,11 @@ import json
 import os
 from pathlib import Path
 
-from ..core import io
+from ..core import cv, io
 from ..core.submission import SubmissionError
 from .data import SQLFieldError, check_sql
+from .encode import Encoded
+from .stages import column_values, load, snapper
 
 KEYS = ("agg", "cond_conn_op", "sel", "table_id", "conds")
 
@@ -108,3 +113,43 @@ def write(path, sqls: list[dict], questions: list[dict], tables: dict | None = N
     validate(lines, questions, tables, name=str(path))
     io.write_text(path, "".join(line + "\n" for line in lines))
     return Path(path)
+
+
+# ---------------------------------------------------------------- the stage: predict, submit
+
+def predict(run_dir, processed_dir, decode_cfg: dict) -> list[dict]:
+    """Decode the run's test head probabilities to SQL: predictions.jsonl in the run folder."""
+    from .decode import decode
+    run_dir, processed_dir = Path(run_dir), Path(processed_dir)
+    manifest = io.read_json(processed_dir / "manifest.json")
+    files = manifest["files"]
+    if "test" not in files or not (processed_dir / "test.enc.npz").exists():
+        raise SystemExit("error: no test split was preprocessed; put test/test.json and test/test.tables.json "
+                         "in the raw folder (or files.test in the data config)")
+    questions, tables = load(files, "test", False)
+    enc = Encoded.load(processed_dir / "test.enc.npz")
+    prob = cv.load_pred(run_dir, "test")
+    if len(prob["conn"]) != len(questions):
+        raise SystemExit(f"error: {run_dir}/test.npz has {len(prob['conn'])} rows but the test split has "
+                         f"{len(questions)} questions; the run predates the current data: retrain it")
+    snap = snapper(decode_cfg, tables, column_values(files, "test"))
+    sqls = decode(prob, enc, questions, tables, snap)
+    io.write_text(run_dir / "predictions.jsonl", "".join(io.dumps(s).replace("\n", " ") + "\n" for s in sqls))
+    return sqls
+
+
+def submit(run_dir, processed_dir, out_dir, decode_cfg: dict) -> Path:
+    """submissions/nl2sql/<run>.json: one line per question of the test file (re-read as the user gave it, so
+    the check is against the file, not the predictions), validated in memory, then written atomically."""
+    run_dir = Path(run_dir)
+    manifest = io.read_json(Path(processed_dir) / "manifest.json")
+    questions, tables = load(manifest["files"], "test", False)
+    sqls = predict(run_dir, processed_dir, decode_cfg)
+    out = Path(out_dir) / f"{run_dir.name}.json"
+    try:
+        write(out, sqls, questions, tables)
+    except SubmissionError as e:
+        raise SystemExit(f"error: {e}") from None
+    n_conds = sum(len(s["conds"]) for s in sqls)
+    print(f"[nl2sql] submission: {len(sqls)} lines ({n_conds} conditions) -> {out}")
+    return out

@@ -23,9 +23,6 @@ import re
 from functools import partial
 from pathlib import Path
 
-from ..core import io
-from ..core.submission import SubmissionError
-
 REQUIRED = ("id", "question", "passages")
 _decoder = json.JSONDecoder()
 _WS = re.compile(r"[ \t\n\r]*")
@@ -37,8 +34,10 @@ class QADataError(ValueError):
 
 class Entries(list):
     """A list of entries. `note` is None, or a line the caller should print: what on_truncated='skip' dropped,
-    which answer offsets were repaired."""
+    which answer offsets were repaired. `dropped` lists the entries on_truncated='skip' dropped as
+    {"entry", "id" (None when the cut left it unreadable), "where"}, so a submission can name them."""
     note: str | None = None
+    dropped: tuple | list = ()
 
 
 def _show(s: str, n: int = 60) -> str:
@@ -60,6 +59,15 @@ def _read_text(path: Path) -> str:
 
 def _position(text: str, pos: int) -> str:
     return f"line {text.count(chr(10), 0, pos) + 1}, byte {len(text[:pos].encode('utf-8'))}"
+
+
+_ID = re.compile(r'"id"\s*:\s*("(?:[^"\\]|\\.)*"|-?\d+(?=\s*[,}]))')      # a number cut short does not count
+
+
+def _cut_id(text: str, pos: int) -> str | None:
+    """The id of the entry cut off at `pos` (the file's last), when the cut left its "id" field readable."""
+    m = _ID.search(text, pos)
+    return str(json.loads(m.group(1))) if m else None
 
 
 def _where(path, text: str, pos: int, index: int, qid) -> str:
@@ -189,6 +197,9 @@ def read_dgcnn(path, on_truncated: str = "error", labelled: bool = True) -> Entr
             raise QADataError(f"{where}: {cut.why}. The {len(elements)} entries before it are complete: read with "
                               f"on_truncated='skip' to use them and drop the cut one, or get a complete copy.")
         out.note = f"{where}: {cut.why}; kept the {len(elements)} complete entries, dropped entry {cut.index}"
+        if text[cut.pos:].strip(" \t\r\n]"):          # some of the entry is there (not just a missing ']')
+            out.dropped = [{"entry": cut.index, "id": _cut_id(text, cut.pos),
+                            "where": f"{path}: {_position(text, cut.pos)}"}]
     first_seen: dict[str, int] = {}
     for index, pos, obj in elements:
         where = partial(_where, path, text, pos, index, obj.get("id") if isinstance(obj, dict) else None)
@@ -296,9 +307,10 @@ def read_squad(path, traditional: bool = False) -> Entries:
 
 # ---------------------------------------------------------------- Sogou's tab-separated files
 
-def _lines(path: Path):
-    """(line number, line) for each non-blank line, '\\r' dropped. Splits on '\\n' only (answers may hold U+2028)."""
-    for n, line in enumerate(_read_text(path).split("\n"), 1):
+def _lines(path: Path, text: str | None = None):
+    """(line number, line) for each non-blank line, '\\r' dropped. Splits on '\\n' only (answers may hold U+2028).
+    `text`: the content when it is not on disk (yet); `path` then only names it."""
+    for n, line in enumerate((_read_text(path) if text is None else text).split("\n"), 1):
         line = line.rstrip("\r")
         if line.strip():
             yield n, line
@@ -324,10 +336,11 @@ def read_answer_expand(path) -> dict[str, dict]:
     return out
 
 
-def read_submission(path) -> dict[str, str]:
-    """{id: answer} from `id<TAB>answer` lines (a submission, or Sogou's `test_input`), in file order."""
+def read_submission(path, text: str | None = None) -> dict[str, str]:
+    """{id: answer} from `id<TAB>answer` lines (a submission, or Sogou's `test_input`), in file order; from
+    `text` when given (a submission checked before it is written; `path` then only names it)."""
     path, out, first_line = Path(path), {}, {}
-    for n, line in _lines(path):
+    for n, line in _lines(path, text):
         fields = line.split("\t")
         if len(fields) != 2:
             raise QADataError(f"{path}:{n}: expected 'id<TAB>answer' (one tab), got {len(fields) - 1} tabs: "
@@ -341,31 +354,3 @@ def read_submission(path) -> dict[str, str]:
         out[qid] = fields[1]
     return out
 
-
-def write_submission(path, ids, answers, expected_ids=None) -> int:
-    """Write `id<TAB>answer` lines atomically after checking them: as many answers as ids, ids unique, no tab or
-    line break inside an id or answer, and (given `expected_ids`) exactly the expected ids. Returns the line count."""
-    ids, answers = list(ids), list(answers)
-    if len(ids) != len(answers):
-        raise SubmissionError(f"{path}: {len(ids)} ids but {len(answers)} answers; one answer per id")
-    lines, first_line = [], {}
-    for n, (qid, answer) in enumerate(zip(ids, answers), 1):
-        where = f"{path}: line {n} (id {qid!r})"
-        if isinstance(qid, int) and not isinstance(qid, bool):
-            qid = str(qid)
-        if not isinstance(qid, str) or not qid.strip() or re.search(r"[\t\r\n]", qid):
-            raise SubmissionError(f"{where}: the id must be a non-empty string without tabs or line breaks")
-        if qid in first_line:
-            raise SubmissionError(f"{where}: duplicate id (first at line {first_line[qid]})")
-        first_line[qid] = n
-        if not isinstance(answer, str):
-            raise SubmissionError(f"{where}: the answer must be a string, got {type(answer).__name__}")
-        if re.search(r"[\t\r\n]", answer):
-            raise SubmissionError(f"{where}: the answer {_show(answer)} holds a tab or line break, which would break "
-                                  f"the id<TAB>answer line; replace them (with a space) before writing")
-        lines.append(f"{qid}\t{answer}\n")
-    if expected_ids is not None:
-        from ..core.submission import check_ids
-        check_ids([str(i) for i in expected_ids], list(first_line), what=str(path))
-    io.write_text(path, "".join(lines))
-    return len(lines)

@@ -3,7 +3,8 @@
 preprocess (read and validate the DGCNN/SQuAD files, test gold) -> wordvec (gensim word2vec on the text, or a
 user's file) -> encode (char + word ids, start/end labels) -> folds (k folds of questions) -> train (one run per
 model config and seed: OOF and test start/end probabilities) -> ensemble (probabilities averaged) -> evaluate
-(decode OOF and test, Sogou score with and without voting) -> predict (decode test) -> submit (id<TAB>answer)
+(decode OOF and test, Sogou score with and without voting) -> predict (decode test) -> submit (id<TAB>answer);
+predict and submit live in kexue.qa.submit, which no training code imports.
 
 A CV row is one (question, passage) pair; every passage of a question is in the question's fold, and the
 metric scores questions: a fold's passages are decoded together, voting across them.
@@ -11,7 +12,6 @@ metric scores questions: a fold's passages are decoded together, voting across t
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +21,6 @@ from ..core.folds import assign_folds
 from ..core.source import ensure_sample, one_file
 from ..core.source import source_stamp as stamp
 from . import data, sample
-from .data import QADataError
 from .encode import Encoded
 from .metric import gold_from_entries, normalise
 
@@ -294,16 +293,22 @@ def _width(e: Encoded) -> int:
 def make_folds(params: dict, processed_dir) -> np.ndarray:
     """The validation fold of every training row (passage): k folds of questions, shuffled with the seed; the
     passages of a question, and questions with the same normalised text, share a fold."""
-    train = load_entries(processed_dir, "train")
-    keys = [normalise(e["question"]) or e["id"] for e in train]
-    groups = {k: i for i, k in enumerate(dict.fromkeys(keys))}
-    k = int(params["k"])
+    groups = question_groups(load_entries(processed_dir, "train"))
+    n_groups, k = int(groups.max()) + 1 if len(groups) else 0, int(params["k"])
     if k < 2:
         raise SystemExit(f"error: folds.k must be at least 2, got {k}")
-    if len(groups) < k:
-        raise SystemExit(f"error: {len(groups)} distinct training questions cannot make {k} folds")
-    group_fold = assign_folds(k, int(params["seed"]), y=np.zeros(len(groups), int), stratify=False)
-    return np.array([group_fold[groups[key]] for key, e in zip(keys, train) for _ in e["passages"]], np.int16)
+    if n_groups < k:
+        raise SystemExit(f"error: {n_groups} distinct training questions cannot make {k} folds")
+    group_fold = assign_folds(k, int(params["seed"]), y=np.zeros(n_groups, int), stratify=False)
+    return group_fold[groups].astype(np.int16)
+
+
+def question_groups(entries: list[dict]) -> np.ndarray:
+    """The question group of every training row (passage): a question's passages, and questions with the same
+    normalised text, share one, so no split puts one question on both sides."""
+    keys = [normalise(e["question"]) or e["id"] for e in entries]
+    index = {key: i for i, key in enumerate(dict.fromkeys(keys))}
+    return np.array([index[key] for key, e in zip(keys, entries) for _ in e["passages"]], np.int64)
 
 
 # ---------------------------------------------------------------- CV data and scoring
@@ -371,7 +376,8 @@ def cv_data(processed_dir, features_dir, folds_path, decode_cfg: dict):
                          f"rerun make qa-folds qa-encode")
     scorer = Scorer(entries, enc, decode_cfg)
     data_ = cv.CVData(x=enc.take(np.arange(len(enc))), y=np.arange(len(enc)), folds=folds,
-                      x_test=test.take(np.arange(len(test))), classes=None, score=scorer, headline="score")
+                      x_test=test.take(np.arange(len(test))), classes=None, score=scorer, headline="score",
+                      groups=question_groups(entries))
     return data_, scorer
 
 
@@ -414,7 +420,7 @@ def blend_runs(params: dict, member_runs: list[str], runs_dir, processed_dir, fe
     return result
 
 
-# ---------------------------------------------------------------- 7-9. evaluate, predict, submit
+# ---------------------------------------------------------------- 7. evaluate (predict and submit: kexue.qa.submit)
 
 def _line(r: dict) -> str:
     return f"score {r['score']:.4f} (accuracy {r['accuracy']:.4f}, F1 {r['f1']:.4f}, {r['n']} questions)"
@@ -475,30 +481,3 @@ def evaluate(run_dir, processed_dir, features_dir, folds_path, decode_cfg: dict)
     io.write_json(run_dir / "eval.json", report)
     return report
 
-
-def _clean(answer: str) -> str:
-    """An answer on one id<TAB>answer line: tabs and line breaks become spaces."""
-    return re.sub(r"[\t\r\n\u2028\u2029\x0b\x0c\x1c-\x1e\x85]+", " ", answer).strip()
-
-
-def predict(run_dir, processed_dir, features_dir, decode_cfg: dict) -> tuple[list[str], list[str]]:
-    """(ids, answers) of the test questions in input order; writes <run>/predictions.tsv."""
-    run_dir = Path(run_dir)
-    entries, enc, prob = _test_set(processed_dir, features_dir, run_dir)
-    answers = decode_rows(entries, enc, np.arange(len(enc)), prob, decode_options(decode_cfg), every=True)
-    ids = [e["id"] for e in entries]
-    out = [_clean(answers[i]) for i in ids]
-    io.write_text(run_dir / "predictions.tsv", "".join(f"{i}\t{a}\n" for i, a in zip(ids, out)))
-    return ids, out
-
-
-def submit(run_dir, processed_dir, features_dir, out_dir, decode_cfg: dict) -> Path:
-    """submissions/qa/<run>.txt: one id<TAB>answer line per test question, in input order, validated, atomic."""
-    run_dir = Path(run_dir)
-    ids, answers = predict(run_dir, processed_dir, features_dir, decode_cfg)
-    out = Path(out_dir) / f"{run_dir.name}.txt"
-    n = data.write_submission(out, ids, answers, expected_ids=ids)
-    if data.read_submission(out) != dict(zip(ids, answers)):      # read back: exactly what was meant
-        raise QADataError(f"{out}: reads back differently from what was written")
-    say(f"submission: {n} lines ({sum(not a for a in answers)} empty answers) -> {out}")
-    return out

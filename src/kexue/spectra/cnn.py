@@ -102,6 +102,8 @@ def _predict(model, x, params) -> np.ndarray:
 
 
 class SpectraCNN:
+    selects = True  # keeps the epoch with the best macro-F1 on the rows the CV loop gives it for that
+
     def __init__(self, params: dict, workdir, seed: int, classes: list):
         keras = import_keras()
         keras.utils.set_random_seed(seed)  # weights, dropout masks
@@ -139,12 +141,14 @@ class SpectraCNN:
                 batches.epoch = epoch + (1000 if self.stage == "f1" else 0)
 
             def on_epoch_end(self, epoch, logs=None):
-                score = macro_f1(y_valid, _predict(self.model, x_valid, p).argmax(1), len(batches.by_class))
                 logs = logs if logs is not None else {}
-                logs["val_macro_f1"] = score
-                history.append({"stage": self.stage, "epoch": epoch, "loss": float(logs.get("loss", np.nan)),
-                                "val_macro_f1": score})
-                if score > best["macro_f1"]:
+                history.append({"stage": self.stage, "epoch": epoch, "loss": float(logs.get("loss", np.nan))})
+                if not len(y_valid):  # nothing to select on (selection: last): the last epoch is the model
+                    score = None
+                else:
+                    score = macro_f1(y_valid, _predict(self.model, x_valid, p).argmax(1), len(batches.by_class))
+                    logs["val_macro_f1"] = history[-1]["val_macro_f1"] = score
+                if score is not None and score > best["macro_f1"]:
                     best.update(macro_f1=score, stage=self.stage, epoch=epoch)
                     save_weights(self.model, best_path)
                     io.write_json(best_json, best)
@@ -169,9 +173,9 @@ class SpectraCNN:
                 keras.callbacks.BackupAndRestore(str(self.workdir / f"backup_{stage}"), double_checkpoint=True),
             ])
             save_weights(self.model, done)
-        if best_path.exists():
+        if best_path.exists() and len(y_valid):
             self.model.load_weights(best_path)
-        return {"best": best, "params": int(self.model.count_params()), "class_shares": shares.round(4).tolist(),
+        return {"best": best if len(y_valid) else None, "params": int(self.model.count_params()), "class_shares": shares.round(4).tolist(),
                 "epochs_run": len(history)}
 
     def predict(self, x) -> np.ndarray:

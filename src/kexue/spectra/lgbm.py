@@ -19,8 +19,10 @@ class SpectraLGBM:
             counts = np.bincount(y_train, minlength=len(self.classes)).astype(float)
             weight = (len(y_train) / (len(self.classes) * np.maximum(counts, 1)))[y_train]
         train = lgb.Dataset(np.asarray(x_train), y_train, weight=weight, free_raw_data=True)
-        self.booster = lgb.train({**p, "objective": "multiclass", "num_class": len(self.classes),
-                                  "seed": self.seed, "verbosity": -1}, train, num_boost_round=rounds)
+        # deterministic + force_row_wise: the same trees from the same data, seed and thread count
+        self.booster = lgb.train({"deterministic": True, "force_row_wise": True, **p, "objective": "multiclass",
+                                  "num_class": len(self.classes), "seed": self.seed, "verbosity": -1},
+                                 train, num_boost_round=rounds)
         self.booster.save_model(str(self.workdir / "model.txt"))
         return {"trees": self.booster.num_trees()}
 

@@ -1,0 +1,92 @@
+"""The spectra stages before training: choose the data source, preprocess (validate the files, build the array
+store), folds, features. Called by pipelines/spectra/{preprocess,folds,features}.py; no training code imports
+this module, so editing it reruns these stages and, when their outputs change, what reads them.
+"""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+from ..core import io
+from ..core.folds import assign_folds
+from . import data, features, sample
+
+# ---------------------------------------------------------------- data source
+
+def choose_source(data_cfg: dict, source: str = "auto") -> tuple[str, Path]:
+    """('raw', raw_dir) when the competition files are there, else ('sample', sample_dir)."""
+    raw = Path(data_cfg["raw_dir"])
+    if source == "raw" or (source == "auto" and list(raw.glob(data_cfg["sets"]["train"]["index"]))):
+        return "raw", raw
+    return "sample", Path(data_cfg["sample_dir"])
+
+
+def source_stamp(data_cfg: dict, source: str = "auto") -> dict:
+    """What preprocess reads, cheaply: make reruns preprocess when this changes. For raw data
+    the index files and data folders (names, sizes, mtimes); for the sample, its settings."""
+    kind, root = choose_source(data_cfg, source)
+    stamp = {"source": kind, "dir": str(root), "sets": data_cfg["sets"], "classes": data_cfg.get("classes"),
+             "n_values": data_cfg["n_values"], "store_dtype": data_cfg["store_dtype"],
+             "on_bad_file": data_cfg["on_bad_file"]}
+    if kind == "sample":
+        stamp["sample"] = data_cfg["sample"]
+    else:
+        stamp["files"] = sorted((p.name, p.stat().st_size if p.is_file() else None, p.stat().st_mtime_ns)
+                                for p in root.iterdir() if not p.name.startswith("."))
+    return stamp
+
+
+def preprocess(data_cfg: dict, out_dir, source: str = "auto") -> dict:
+    kind, root = choose_source(data_cfg, source)
+    if kind == "sample":
+        s = data_cfg["sample"]
+        print(f"[spectra] no competition files matching '{data_cfg['sets']['train']['index']}' in "
+              f"{data_cfg['raw_dir']}/ -> using a GENERATED SAMPLE (seed {s['seed']}, {s['n_train']} train / "
+              f"{s['n_test']} test spectra) in {root}/", flush=True)
+        marker = root / "SAMPLE.json"
+        made_with = io.read_json(marker) if marker.exists() else {}
+        if any(made_with.get(k) != s[k] for k in ("seed", "n_train", "n_test", "class_shares")):
+            if marker.exists():
+                shutil.rmtree(root)  # a smaller sample must not leave the bigger one's files behind
+            elif root.exists() and any(root.iterdir()):
+                raise SystemExit(f"error: sample_dir {root}/ holds files that no sample generator wrote; "
+                                 f"refusing to overwrite them. Point data.sample_dir elsewhere.")
+            sample.generate(root, s["n_train"], s["n_test"], s["class_shares"], s["seed"])
+    else:
+        print(f"[spectra] using competition data in {root}/", flush=True)
+    manifest = data.preprocess(data_cfg, root, out_dir, kind)
+    for name, info in manifest["sets"].items():
+        skipped = f", {len(info['skipped'])} bad files skipped (see {out_dir}/{name}/bad_files.csv)" if info["skipped"] else ""
+        print(f"[spectra] {name}: {info['n']} spectra{skipped}")
+    print(f"[spectra] classes {manifest['class_counts']} -> {out_dir}/manifest.json")
+    return manifest
+
+
+def make_folds(store_dir, n_folds: int, seed: int) -> np.ndarray:
+    folds = assign_folds(n_folds, seed, y=data.load_set(store_dir, "train").labels)
+    path = Path(store_dir) / "folds.npy"
+    if not (path.exists() and np.array_equal(np.load(path), folds)):
+        io.save_npy(path, folds)
+    sizes = np.bincount(folds).tolist()
+    print(f"[spectra] {n_folds} stratified folds (seed {seed}), valid sizes {sizes} -> {path}")
+    return folds
+
+
+# ---------------------------------------------------------------- features
+
+def make_features(store_dir, out_dir, params: dict) -> None:
+    manifest = io.read_json(Path(store_dir) / "manifest.json")
+    out_dir = Path(out_dir)
+    hashes = {}
+    for name in manifest["sets"]:
+        flux = data.load_set(store_dir, name).flux
+        feats = features.extract(flux, params["bin_size"], params["chunk"], desc=f"features {name}")
+        io.save_npy(out_dir / f"{name}.npy", feats)
+        hashes[name] = io.sha256_file(out_dir / f"{name}.npy", 16)
+        print(f"[spectra] features {name}: {feats.shape} -> {out_dir / name}.npy")
+    # rewritten only when the features changed, so an edit that changes nothing retrains nothing
+    io.write_json_if_changed(out_dir / "manifest.json", {
+        "names": features.feature_names(params["bin_size"], manifest["n_values"]),
+        "data_fingerprint": manifest["data_fingerprint"], "arrays": hashes, "params": params})

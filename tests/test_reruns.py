@@ -1,0 +1,115 @@
+"""make reruns a stage exactly when a file it reads changed in content: its data, its resolved config, its pipeline
+script or the kexue code it imports (kexue.core.codestamp); stage variables (SP_SUBMIT) and model configs a user
+adds count too. The spectra pipeline runs in a copy of the repository, so the tests can edit its code."""
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from conftest import ROOT
+
+pytestmark = pytest.mark.slow
+
+TINY = ["data.sample.n_train=90", "data.sample.n_test=25", "data.folds.n=3", "cnn.epochs_ce=1", "cnn.epochs_f1=1",
+        "cnn.steps_per_epoch=2", "cnn.filters=[4, 4, 8, 8, 8, 8, 8, 8]", "lgbm.lgbm.num_boost_round=20"]
+FOLD = re.compile(r"(\w+)-\w+\] fold \d of")
+
+
+def _copy_repo(dest: Path) -> Path:
+    """The working tree's files (tracked and new, not ignored), mtimes kept so the venv stays current."""
+    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
+                            capture_output=True, check=True).stdout.decode().split("\0")
+    for rel in filter(None, listed):
+        src = ROOT / rel
+        if src.is_file():
+            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dest / rel)
+    return dest
+
+
+def make(repo: Path, *args) -> str:
+    env = {**os.environ, "PYTHONPATH": str(repo / "src")}     # the copy's kexue, not the installed one
+    out = subprocess.run(["make", "--no-print-directory", *args, f"VENV={ROOT / '.venv'}"], cwd=repo, env=env,
+                         capture_output=True, text=True, timeout=900, check=False)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    return out.stdout + out.stderr
+
+
+def edit(repo: Path, rel: str, line: str = "\n# an edit that changes nothing it computes\n") -> None:
+    with open(repo / rel, "a", encoding="utf-8") as f:
+        f.write(line)
+
+
+def trained(out: str) -> set[str]:
+    return set(FOLD.findall(out))
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory):
+    repo = _copy_repo(tmp_path_factory.mktemp("repo"))
+    out = make(repo, "-j2", "spectra", *TINY)
+    assert trained(out) == {"cnn", "lgbm"}
+    assert make(repo, "spectra", *TINY).strip() == ""         # nothing changed: nothing runs, nothing prints
+    return repo
+
+
+def test_the_code_stamps_list_what_each_stage_imported(repo):
+    import json
+    code = repo / "data" / "interim" / "spectra" / "code"
+    files = {p.stem: set(json.loads(p.read_text())["files"]) for p in code.glob("*.json")}
+    assert {"preprocess", "folds", "features", "cnn", "lgbm", "ensemble", "submit"} <= set(files)
+    assert "src/kexue/spectra/cnn.py" in files["cnn"] and "src/kexue/spectra/cnn.py" not in files["lgbm"]
+    assert "src/kexue/spectra/lgbm.py" in files["lgbm"] and "pipelines/spectra/train.py" in files["cnn"]
+    assert "src/kexue/core/plots.py" not in files["cnn"] | files["lgbm"]
+    assert "src/kexue/spectra/submit.py" in files["submit"] and "src/kexue/spectra/submit.py" not in files["cnn"]
+
+
+def test_editing_plots_retrains_nothing(repo):
+    edit(repo, "src/kexue/core/plots.py")
+    out = make(repo, "spectra", *TINY)
+    assert trained(out) == set() and "[spectra] submission" not in out, out
+
+
+def test_editing_preprocess_code_re_preprocesses_only(repo):
+    edit(repo, "src/kexue/spectra/prepare.py")
+    out = make(repo, "spectra", *TINY)
+    assert "prepare.py changed" in out and "[spectra] train:" in out      # preprocess ran again ...
+    assert trained(out) == set() and "[spectra] submission" not in out   # ... and its store did not change
+
+
+def test_editing_the_model_code_retrains_that_model_only(repo):
+    edit(repo, "src/kexue/spectra/lgbm.py")
+    out = make(repo, "spectra", *TINY)
+    assert trained(out) == {"lgbm"} and "[spectra] train:" not in out
+
+
+def test_editing_submit_code_resubmits_only(repo):
+    edit(repo, "src/kexue/spectra/submit.py")
+    out = make(repo, "spectra", *TINY)
+    assert "[spectra] submission" in out and trained(out) == set() and "ensemble OOF" not in out
+
+
+def test_editing_a_pipeline_script_reruns_its_stage(repo):
+    edit(repo, "pipelines/spectra/features.py")
+    out = make(repo, "spectra", *TINY)
+    assert "features train" in out and trained(out) == set()           # same features: nothing downstream
+
+
+def test_changing_sp_submit_writes_that_runs_submission(repo):
+    out = make(repo, "spectra", *TINY, "SP_SUBMIT=lgbm")
+    assert re.search(r"submission: .* -> .*/lgbm-\w+\.csv", out) and trained(out) == set()
+    out = make(repo, "spectra", *TINY)
+    assert re.search(r"submission: .* -> .*/ensemble-\w+\.csv", out)
+
+
+def test_a_user_model_config_depends_on_the_features(repo):
+    """configs/spectra/lgbm_big.yaml says `model: lgbm`: it reads the features as lgbm does, the CNN does not."""
+    cfg = (repo / "configs" / "spectra" / "lgbm.yaml").read_text().replace("name: lgbm", "name: lgbm_big")
+    (repo / "configs" / "spectra" / "lgbm_big.yaml").write_text(cfg)
+    out = make(repo, "spectra-train-lgbm_big", *TINY, "lgbm_big.lgbm.num_boost_round=30")
+    assert trained(out) == {"lgbm_big"}
+    os.utime(repo / "data" / "features" / "spectra" / "manifest.json")    # the features changed
+    assert trained(make(repo, "spectra-train-lgbm_big", *TINY, "lgbm_big.lgbm.num_boost_round=30")) == {"lgbm_big"}
+    assert trained(make(repo, "spectra-cnn", *TINY)) == set()
