@@ -18,6 +18,7 @@ import json
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from . import io
@@ -75,39 +76,59 @@ def load_trained(model, workdir) -> None:
     raise FileNotFoundError(f"{workdir}: no trained weights; train this fold first")
 
 
+@dataclass
+class Phase:
+    """A stretch of a fold's training with its own loss or learning rate (the spectra CNN: cross-entropy, then
+    soft macro-F1). `compile(model)` compiles the model for it; None: the model comes compiled."""
+    name: str
+    epochs: int
+    compile: Callable | None = None
+
+
 def fit_fold(model, data, epochs: int, workdir, n_rows: int, evaluate: Callable[[], dict] | None = None,
              verbose="auto", callbacks=(), epoch_begin: Callable[[int], None] | None = None,
-             log: Callable[[str], None] | None = None, select_on: str = "score") -> dict:
-    """Train `model` (compiled) on `data` (a tf.data stream or anything fit() takes) for `epochs`, or finish a
-    killed run. `evaluate()` -> {select_on: ...} scores the model as it is after an epoch (EMA weights in); the
-    best epoch's weights are kept and loaded at the end. Without evaluate the last epoch is the model. `callbacks` run
-    last (tests kill a run with one). `epoch_begin(e)` tells a data stream which epoch it feeds (a resumed run then
-shuffles as the uninterrupted one did). Returns {"best": {"score", "epoch"} | None, "rows_per_s": ...}."""
+             log: Callable[[str], None] | None = None, select_on: str = "score",
+             phases: list[Phase] | None = None) -> dict:
+    """Train `model` on `data` (a tf.data stream or anything fit() takes), or finish a killed run: `epochs` epochs
+    of the model as compiled, or each of `phases` in turn (phase k's epochs are fed as 1000·k + e, so a data stream
+    draws new batches in each). `evaluate()` -> {select_on: ...} scores the model as it is after an epoch (EMA
+    weights in); the best epoch of any phase is kept and loaded at the end. Without evaluate the last epoch is the
+    model. `callbacks` run last (tests kill a run with one). `epoch_begin(e)` tells a data stream which epoch it
+    feeds (a resumed run then shuffles as the uninterrupted one did).
+    Returns {"best": {"score", "epoch"[, "phase"]} | None, "rows_per_s": ...}."""
     import keras
     log = log or (lambda message: print(message, flush=True))
     workdir = Path(workdir)
     best_path, best_json, history = workdir / "best.weights.h5", workdir / "best.json", workdir / "history.jsonl"
     best = io.read_json(best_json) if best_json.exists() else {"score": float("-inf")}
+    single = phases is None
+    phases = [Phase("fit", epochs)] if single else phases
 
     class EpochEnd(keras.callbacks.Callback):
         t0 = time.time()
 
+        def __init__(self, k: int, phase: Phase):
+            super().__init__()
+            self.k, self.phase = k, phase
+
         def on_epoch_begin(self, e, logs=None):
             if epoch_begin is not None:
-                epoch_begin(e)
+                epoch_begin(1000 * self.k + e)
 
         def on_epoch_end(self, e, logs=None):       # after SwapEMAWeights: the model holds the EMA weights
-            row = {"epoch": e, "loss": float((logs or {}).get("loss", float("nan"))),
-                   "seconds": round(time.time() - EpochEnd.t0, 1)}
+            row = {**({} if single else {"phase": self.phase.name}), "epoch": e,
+                   "loss": float((logs or {}).get("loss", float("nan"))), "seconds": round(time.time() - EpochEnd.t0, 1)}
             if evaluate is not None:
                 row["valid"] = evaluate()
                 score = row["valid"][select_on]
                 if score > best["score"]:
-                    best.update(score=score, epoch=e)
+                    best.update(score=score, epoch=e, **({} if single else {"phase": self.phase.name}))
                     save_weights(self.model, best_path)
                     io.write_json(best_json, best)
-                log(f"epoch {e + 1}/{epochs}: loss {row['loss']:.4f}, valid {select_on} {score:.4f} "
-                    f"(best {best['score']:.4f} at epoch {best['epoch'] + 1})")
+                where = "" if single else f" {best['phase']}"
+                log(f"epoch {e + 1}/{self.phase.epochs}{'' if single else ' ' + self.phase.name}: loss "
+                    f"{row['loss']:.4f}, valid {select_on} {score:.4f} (best {best['score']:.4f} at{where} epoch "
+                    f"{best['epoch'] + 1})")
             EpochEnd.t0 = time.time()
             with open(history, "a", encoding="utf-8") as f:   # per epoch: a killed run leaves its trace
                 f.write(json.dumps(row) + "\n")
@@ -116,16 +137,29 @@ shuffles as the uninterrupted one did). Returns {"best": {"score", "epoch"} | No
     if last.exists():                                        # trained, killed before predicting
         model.load_weights(last)
     else:
-        cbs = [keras.callbacks.BackupAndRestore(str(workdir / "backup"), double_checkpoint=True)]
-        if model.optimizer.use_ema:
-            cbs.append(keras.callbacks.SwapEMAWeights(swap_on_epoch=True))
-        cbs += [EpochEnd(), *callbacks]
         verbose = (1 if sys.stdout.isatty() else 2) if verbose == "auto" else int(verbose)
-        t0 = time.time()
-        # shuffle=False: callers shuffle in their own (seeded) stream; Keras cannot shuffle a tf.data stream
-        model.fit(data, epochs=epochs, verbose=verbose, shuffle=False, callbacks=cbs)
+        t0, rows = time.time(), 0
+        for k, phase in enumerate(phases):
+            done = workdir / f"{phase.name}.weights.h5"
+            if not single and done.exists():                 # a finished phase of a killed run
+                model.load_weights(done)
+                continue
+            if phase.epochs <= 0:
+                continue
+            if phase.compile is not None:
+                phase.compile(model)
+            backup = workdir / ("backup" if single else f"backup_{phase.name}")
+            cbs = [keras.callbacks.BackupAndRestore(str(backup), double_checkpoint=True)]
+            if model.optimizer.use_ema:
+                cbs.append(keras.callbacks.SwapEMAWeights(swap_on_epoch=True))
+            cbs += [EpochEnd(k, phase), *callbacks]
+            # shuffle=False: callers shuffle in their own (seeded) stream; Keras cannot shuffle a tf.data stream
+            model.fit(data, epochs=phase.epochs, verbose=verbose, shuffle=False, callbacks=cbs)
+            rows += n_rows * phase.epochs
+            if not single:
+                save_weights(model, done)
         save_weights(model, last)                            # fit() ends by writing the EMA weights in
-        io.write_json(workdir / "speed.json", {"rows_per_s": round(n_rows * epochs / (time.time() - t0), 1)})
+        io.write_json(workdir / "speed.json", {"rows_per_s": round(rows / max(time.time() - t0, 1e-9), 1)})
     if evaluate is not None and best_path.exists():
         model.load_weights(best_path)
     speed = io.read_json(workdir / "speed.json") if (workdir / "speed.json").exists() else {}

@@ -1,20 +1,17 @@
 """The residual dilated Conv1D classifier, trained in two stages with class-balanced batches.
 
-Stage 1 minimises cross-entropy; stage 2 fine-tunes on a soft macro-F1 loss (the metric).
-The kept weights are those with the best validation macro-F1 over both stages. Each stage
-runs under keras' BackupAndRestore, so a killed fold resumes at its last finished epoch.
+Phase 1 minimises cross-entropy; phase 2 fine-tunes on a soft macro-F1 loss (the metric). Both are phases of
+the core's fold loop (kexue.core.keras_fit.fit_fold): the kept weights are the epoch with the best macro-F1 on the
+selection rows the CV loop gives it, over both phases, and a killed fold resumes at its last finished epoch.
 """
 from __future__ import annotations
 
-import json
 import math
-import sys
 from pathlib import Path
 
 import numpy as np
 
-from ..core import io
-from ..core.keras_fit import save_weights
+from ..core.keras_fit import Phase, fit_fold
 from ..core.metrics import macro_f1
 from ..core.tfquiet import import_keras
 from .features import normalise
@@ -118,6 +115,8 @@ class SpectraCNN:
                                      tuple(self.params["dilations"]), self.params["dropout"], self.params["dense"])
 
     def fit(self, x_train, y_train, x_valid, y_valid) -> dict:
+        """Two phases of the core's fold loop (kexue.core.keras_fit.fit_fold): cross-entropy, then soft macro-F1;
+        the epoch with the best macro-F1 on (x_valid, y_valid) over both is kept (none given: the last)."""
         import keras
 
         from ..losses import soft_macro_f1_loss
@@ -126,57 +125,18 @@ class SpectraCNN:
         self._build(x_train.array.shape[1] if hasattr(x_train, "array") else np.shape(x_train)[1])
         shares = class_shares(self.classes, y_train, p.get("class_shares"))
         batches = _make_batches(x_train, y_train, p, shares, self.seed, len(self.classes))
-        best_path, best_json = self.workdir / "best.weights.h5", self.workdir / "best.json"
-        best = io.read_json(best_json) if best_json.exists() else {"macro_f1": -1.0}
-        history, history_path = [], self.workdir / "history.jsonl"
 
-        class EpochHooks(keras.callbacks.Callback):
-            """Sets the batch sampler's epoch and keeps the weights with the best validation macro-F1."""
+        def compile_with(lr, loss):
+            return lambda model: model.compile(optimizer=keras.optimizers.Adam(lr), loss=loss)
 
-            def __init__(self, stage):
-                super().__init__()
-                self.stage = stage
-
-            def on_epoch_begin(self, epoch, logs=None):
-                batches.epoch = epoch + (1000 if self.stage == "f1" else 0)
-
-            def on_epoch_end(self, epoch, logs=None):
-                logs = logs if logs is not None else {}
-                history.append({"stage": self.stage, "epoch": epoch, "loss": float(logs.get("loss", np.nan))})
-                if not len(y_valid):  # nothing to select on (selection: last): the last epoch is the model
-                    score = None
-                else:
-                    score = macro_f1(y_valid, _predict(self.model, x_valid, p).argmax(1), len(batches.by_class))
-                    logs["val_macro_f1"] = history[-1]["val_macro_f1"] = score
-                if score is not None and score > best["macro_f1"]:
-                    best.update(macro_f1=score, stage=self.stage, epoch=epoch)
-                    save_weights(self.model, best_path)
-                    io.write_json(best_json, best)
-                with open(history_path, "a", encoding="utf-8") as f:  # per epoch, so a killed run leaves its trace
-                    f.write(json.dumps(history[-1]) + "\n")
-
-        stages = [("ce", int(p["epochs_ce"]), float(p["lr"]), "categorical_crossentropy"),
-                  ("f1", int(p["epochs_f1"]), float(p["lr_f1"]), soft_macro_f1_loss)]
-        verbose = p.get("verbose", "auto")
-        verbose = (1 if sys.stdout.isatty() else 2) if verbose == "auto" else int(verbose)
-        for stage, epochs, lr, loss in stages:
-            done = self.workdir / f"{stage}.weights.h5"
-            if done.exists():
-                self.model.load_weights(done)
-                continue
-            if epochs <= 0:
-                continue
-            self.model.compile(optimizer=keras.optimizers.Adam(lr), loss=loss)
-            self.model.fit(batches, epochs=epochs, verbose=verbose, callbacks=[
-                EpochHooks(stage),
-                # two checkpoints: a kill during a save leaves the previous epoch's one readable
-                keras.callbacks.BackupAndRestore(str(self.workdir / f"backup_{stage}"), double_checkpoint=True),
-            ])
-            save_weights(self.model, done)
-        if best_path.exists() and len(y_valid):
-            self.model.load_weights(best_path)
-        return {"best": best if len(y_valid) else None, "params": int(self.model.count_params()), "class_shares": shares.round(4).tolist(),
-                "epochs_run": len(history)}
+        phases = [Phase("ce", int(p["epochs_ce"]), compile_with(float(p["lr"]), "categorical_crossentropy")),
+                  Phase("f1", int(p["epochs_f1"]), compile_with(float(p["lr_f1"]), soft_macro_f1_loss))]
+        evaluate = (lambda: {"macro_f1": macro_f1(y_valid, _predict(self.model, x_valid, p).argmax(1),
+                                                  len(self.classes))}) if len(y_valid) else None
+        info = fit_fold(self.model, batches, sum(ph.epochs for ph in phases), self.workdir, int(batches.steps *
+                        batches.batch_size), evaluate=evaluate, verbose=p.get("verbose", "auto"),
+                        epoch_begin=lambda e: setattr(batches, "epoch", e), select_on="macro_f1", phases=phases)
+        return {**info, "params": int(self.model.count_params()), "class_shares": shares.round(4).tolist()}
 
     def predict(self, x) -> np.ndarray:
         return _predict(self.model, x, self.params)
