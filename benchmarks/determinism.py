@@ -65,12 +65,14 @@ def main() -> None:
     args = p.parse_args()
     results = []
     for model in args.models:
-        speed = {}
-        for mode in ("off", "on"):
-            runs = [in_child(__file__, model, mode)["rows_per_s"] for _ in range(args.repeats)]
-            speed[mode] = round(statistics.median(runs), 1)
+        runs = {"off": [], "on": []}
+        for _ in range(args.repeats):            # alternated, so a change in machine load hits both alike
+            for mode, measured in runs.items():
+                measured.append(in_child(__file__, model, mode)["rows_per_s"])
+        speed = {mode: round(statistics.median(r), 1) for mode, r in runs.items()}
+        for mode, r in runs.items():
             print(f"{model}: op determinism {mode}: {speed[mode]} rows/s (median of {args.repeats}: "
-                  f"{', '.join(f'{r:.0f}' for r in runs)})", flush=True)
+                  f"{', '.join(f'{x:.0f}' for x in r)})", flush=True)
         cost = 1 - speed["on"] / speed["off"]
         print(f"{model}: determinism costs {cost:+.1%} of training speed", flush=True)
         results.append({"model": model, "rows_per_s": speed, "cost": round(cost, 4), "repeats": args.repeats})

@@ -25,12 +25,12 @@ from _bench import in_child, write_results
 
 def encoded_rows(model: str, n: int):
     from kexue.bert.tokenizer import Tokenizer
-    from kexue.nl2sql import data, encode, sample, stages
+    from kexue.nl2sql import data, encode, prepare, sample
     if model == "sample":
         root = Path(tempfile.mkdtemp()) / "sample"
         sample.generate(root, n_train=n, n_val=10, n_test=10)
         q, t, _ = data.load_split(root, "train", True)
-        vocab = stages.sample_vocab([q], [t])
+        vocab = prepare.sample_vocab([q], [t])
         tok = Tokenizer(vocab, mode="char")
         spec = {"kind": "random", "vocab_size": len(vocab), "max_len": 256}
     else:

@@ -46,7 +46,7 @@ def child(dim: int, precision: str, batch: int, steps: int) -> dict:
     from kexue.qa.decode import decode_question
     from kexue.qa.encode import SPECIALS, build_char_vocab, encode, segment
     from kexue.qa.model import build_dgcnn, dataset, predict
-    from kexue.qa.stages import _quiet_jieba
+    from kexue.qa.prepare import _quiet_jieba
     keras = import_keras()
     _quiet_jieba()
     name, train, test = entries()

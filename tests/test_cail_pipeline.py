@@ -107,7 +107,7 @@ def test_bad_input_names_the_file_and_line(tmp_path):
 
 
 def test_cross_fitted_thresholds_never_grade_a_fold_on_its_own_rows():
-    from kexue.cail2019.stages import cross_fitted_thresholds
+    from kexue.cail2019.blend import cross_fitted_thresholds
     from kexue.core.multilabel import tune_thresholds
     # fold 0 is separable at (0.1, 0.3), fold 1 at (0.6, 0.8): each fold is decided with the other's threshold
     # (the grid value closest to 0.5 of its perfect range: 0.25 and 0.6), never with one fitted to itself

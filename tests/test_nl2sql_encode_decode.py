@@ -115,18 +115,18 @@ def test_a_value_that_is_a_cell_picks_its_column():
 
 def test_k_folds_keep_each_table_on_one_side(tmp_path):
     from kexue.core import io
-    from kexue.nl2sql import data, sample, stages
+    from kexue.nl2sql import data, prepare, sample
     sample.generate(tmp_path / "s", seed=1, n_tables=10, n_train=80, n_val=20, n_test=5)
     files = {s: data.split_files(tmp_path / "s", s) for s in ("train", "val")}
     io.write_json(tmp_path / "manifest.json", {"files": {s: {k: str(v) for k, v in f.items() if v}
                                                            for s, f in files.items()}})
     np.save(tmp_path / "split_of.npy", np.array([0] * 80 + [1] * 20))
-    folds = stages.make_folds({"scheme": 3, "seed": 0}, tmp_path)
-    questions, _ = stages._labelled_questions(io.read_json(tmp_path / "manifest.json")["files"])
+    folds = prepare.make_folds({"scheme": 3, "seed": 0}, tmp_path)
+    questions, _ = prepare._labelled_questions(io.read_json(tmp_path / "manifest.json")["files"])
     assert sorted(set(folds.tolist())) == [0, 1, 2] and len(folds) == 100
     by_table = {}
     for q, f in zip(questions, folds):
         by_table.setdefault(q["table_id"], set()).add(int(f))
     assert all(len(s) == 1 for s in by_table.values())
-    holdout = stages.make_folds({"scheme": "holdout", "seed": 0}, tmp_path)
+    holdout = prepare.make_folds({"scheme": "holdout", "seed": 0}, tmp_path)
     assert holdout.tolist() == [-1] * 80 + [0] * 20

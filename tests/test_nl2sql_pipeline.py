@@ -72,11 +72,11 @@ def test_competition_files_and_a_google_checkpoint(tmp_path):
     checkpoint: no sample, the checkpoint's vocab and weights, execution on the .db, a valid submission."""
     from test_bert import CONFIG, tiny_weights, write_google
 
-    from kexue.nl2sql import data, sample, stages, submission
+    from kexue.nl2sql import data, prepare, sample, submission
     raw = tmp_path / "raw"
     sample.generate(raw, seed=5, n_tables=8, n_train=120, n_val=30, n_test=20)
     splits = {s: data.load_split(raw, s, labelled=s != "test") for s in ("train", "val", "test")}
-    vocab = stages.sample_vocab([q for q, _, _ in splits.values()], [t for _, t, _ in splits.values()])
+    vocab = prepare.sample_vocab([q for q, _, _ in splits.values()], [t for _, t, _ in splits.values()])
     ckpt = write_google(tmp_path / "chinese_L-2_H-32", tiny_weights(vocab=len(vocab), maxpos=256),
                         {**CONFIG, "vocab_size": len(vocab), "max_position_embeddings": 256}, tokens=vocab)
     out = make(tmp_path, "nl2sql-submit", f"data.raw_dir={raw}", f"NL_BERT={ckpt}", "bert.epochs=1",

@@ -152,14 +152,14 @@ def _entries():
 
 
 def test_folds_group_passages_and_repeated_questions(tmp_path):
-    from kexue.qa import stages
+    from kexue.qa import prepare
     (tmp_path / "train.json").write_text(json.dumps(_entries(), ensure_ascii=False), encoding="utf-8")
-    folds = stages.make_folds({"k": 2, "seed": 0}, tmp_path)
+    folds = prepare.make_folds({"k": 2, "seed": 0}, tmp_path)
     assert len(folds) == 6 and folds[0] == folds[1] == folds[2]      # 'a' twice, and 'b' asks the same question
     assert folds[4] == folds[5] and set(folds) == {0, 1}
-    assert np.array_equal(folds, stages.make_folds({"k": 2, "seed": 0}, tmp_path))
+    assert np.array_equal(folds, prepare.make_folds({"k": 2, "seed": 0}, tmp_path))
     with pytest.raises(SystemExit, match="3 distinct training questions cannot make 4 folds"):
-        stages.make_folds({"k": 4, "seed": 0}, tmp_path)
+        prepare.make_folds({"k": 4, "seed": 0}, tmp_path)
 
 
 def test_decode_rows_votes_over_a_questions_passages_and_scores():

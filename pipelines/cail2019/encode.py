@@ -1,7 +1,7 @@
 """Stage 2: sentences to character ids, tags to multi-hot rows."""
 import argparse
 
-from kexue.cail2019 import stages
+from kexue.cail2019 import prepare
 from kexue.core import io
 
 p = argparse.ArgumentParser(description=__doc__)
@@ -9,4 +9,4 @@ p.add_argument("--params", required=True, help="resolved features config (JSON)"
 p.add_argument("--processed", default="data/processed/cail2019")
 p.add_argument("--out", default="data/features/cail2019")
 args = p.parse_args()
-stages.encode(io.read_json(args.params), args.processed, args.out)
+prepare.encode(io.read_json(args.params), args.processed, args.out)

@@ -2,7 +2,7 @@
 import argparse
 from pathlib import Path
 
-from kexue.cail2019 import stages
+from kexue.cail2019 import evaluate
 from kexue.core import runlog
 
 p = argparse.ArgumentParser(description=__doc__)
@@ -13,4 +13,4 @@ p.add_argument("--runs", default="data/runs/cail2019")
 args = p.parse_args()
 run = Path(args.run)
 run_dir = run if run.is_dir() else Path(args.runs) / runlog.read_pointer(run)
-stages.evaluate(run_dir, args.processed, args.features)
+evaluate.evaluate(run_dir, args.processed, args.features)

@@ -4,15 +4,15 @@ from pathlib import Path
 
 import numpy as np
 
-from kexue.cail2019 import stages
+from kexue.cail2019 import prepare
 from kexue.core import io
 
 p = argparse.ArgumentParser(description=__doc__)
 p.add_argument("--params", required=True, help="resolved folds config (JSON)")
 p.add_argument("--features", default="data/features/cail2019")
 args = p.parse_args()
-folds = stages.make_folds(io.read_json(args.params), args.features)
+folds = prepare.make_folds(io.read_json(args.params), args.features)
 path = Path(args.features) / "folds.npy"
 if not path.exists() or not np.array_equal(np.load(path), folds):  # unchanged folds keep their mtime
     io.save_npy(path, folds)
-stages.say(f"folds: {int(folds.max()) + 1} folds over {len(folds)} sentences")
+prepare.say(f"folds: {int(folds.max()) + 1} folds over {len(folds)} sentences")

@@ -3,7 +3,7 @@ import argparse
 from pathlib import Path
 
 from kexue.core import io, runlog
-from kexue.nl2sql import stages
+from kexue.nl2sql import evaluate
 
 p = argparse.ArgumentParser(description=__doc__)
 p.add_argument("--run", required=True, help="a run folder, or a pointer file (<model>.run) naming one")
@@ -13,4 +13,4 @@ p.add_argument("--runs", default="data/runs/nl2sql")
 args = p.parse_args()
 run = Path(args.run)
 run_dir = run if run.is_dir() else Path(args.runs) / runlog.read_pointer(run)
-stages.evaluate(run_dir, args.processed, f"{args.processed}/folds.npy", io.read_json(args.decode))
+evaluate.evaluate(run_dir, args.processed, f"{args.processed}/folds.npy", io.read_json(args.decode))

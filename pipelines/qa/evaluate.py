@@ -3,7 +3,7 @@ import argparse
 from pathlib import Path
 
 from kexue.core import io, runlog
-from kexue.qa import stages
+from kexue.qa import evaluate
 
 p = argparse.ArgumentParser(description=__doc__)
 p.add_argument("--run", required=True, help="a run folder, or a pointer file (<model>.run) naming one")
@@ -14,4 +14,4 @@ p.add_argument("--runs", default="data/runs/qa")
 args = p.parse_args()
 run = Path(args.run)
 run_dir = run if run.is_dir() else Path(args.runs) / runlog.read_pointer(run)
-stages.evaluate(run_dir, args.processed, args.features, f"{args.processed}/folds.npy", io.read_json(args.decode))
+evaluate.evaluate(run_dir, args.processed, args.features, f"{args.processed}/folds.npy", io.read_json(args.decode))

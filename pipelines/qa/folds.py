@@ -5,14 +5,14 @@ from pathlib import Path
 import numpy as np
 
 from kexue.core import io
-from kexue.qa import stages
+from kexue.qa import prepare
 
 p = argparse.ArgumentParser(description=__doc__)
 p.add_argument("--params", required=True, help="resolved folds config (JSON)")
 p.add_argument("--processed", default="data/processed/qa")
 args = p.parse_args()
-folds = stages.make_folds(io.read_json(args.params), args.processed)
+folds = prepare.make_folds(io.read_json(args.params), args.processed)
 path = Path(args.processed) / "folds.npy"
 if not path.exists() or not np.array_equal(np.load(path), folds):  # unchanged folds keep their mtime
     io.save_npy(path, folds)
-stages.say(f"folds: {int(folds.max()) + 1} folds over {len(folds)} passages")
+prepare.say(f"folds: {int(folds.max()) + 1} folds over {len(folds)} passages")

@@ -4,7 +4,7 @@ import argparse
 from pathlib import Path
 
 from kexue.core import io, runlog
-from kexue.qa import stages, submit
+from kexue.qa import submit
 
 p = argparse.ArgumentParser(description=__doc__)
 p.add_argument("--run", required=True, help="a run folder, or a pointer file (<model>.run) naming one")
@@ -21,7 +21,7 @@ run_dir = run if run.is_dir() else Path(args.runs) / runlog.read_pointer(run)
 decode = io.read_json(args.decode)
 if args.predict_only:
     ids, _ = submit.predict(run_dir, args.processed, args.features, decode)
-    stages.say(f"{len(ids)} test predictions -> {run_dir}/predictions.tsv")
+    submit.say(f"{len(ids)} test predictions -> {run_dir}/predictions.tsv")
 else:
     out = submit.submit(run_dir, args.processed, args.features, args.out, decode)
     if args.pointer:

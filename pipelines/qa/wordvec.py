@@ -3,7 +3,7 @@ and passages, or a user's word2vec file (features.word2vec.path, or QA_W2V=... o
 import argparse
 
 from kexue.core import config, io
-from kexue.qa import stages
+from kexue.qa import prepare
 from kexue.qa.data import QADataError
 
 p = argparse.ArgumentParser(description=__doc__)
@@ -24,9 +24,9 @@ else:
     except config.ConfigError as e:
         raise SystemExit(f"error: {e}")
 if args.stamp:
-    io.write_json_if_changed(args.stamp, stages.wordvec_stamp(cfg))
+    io.write_json_if_changed(args.stamp, prepare.wordvec_stamp(cfg))
 else:
     try:
-        stages.word_vectors(cfg, args.processed, args.out)
+        prepare.word_vectors(cfg, args.processed, args.out)
     except QADataError as e:
         raise SystemExit(f"error: {e}")

@@ -22,6 +22,8 @@ and to_multi_hot() the targets.
 Problems raise CAILDataError naming the file, the line (the file's own 1-based number, blank lines counted), the
 document and sentence (0-based: the document's index among the non-blank lines) and the field, e.g.
     data/raw/cail2019/divorce/train.json:17: document 16, sentence 4: field 'labels': unknown label 'DV21' (...)
+
+The end of the module reads what preprocess and encode wrote (load, _arrays) for every stage after them.
 """
 from __future__ import annotations
 
@@ -30,6 +32,8 @@ from collections import Counter
 from pathlib import Path
 
 import numpy as np
+
+from ..core import io
 
 SEPARATORS = (", ", ": ")     # json.dumps' own defaults without indent, spelled out: the organiser's files use them
 
@@ -214,3 +218,18 @@ def check_same_documents(got: Documents, expected) -> int:
         raise CAILDataError(f"{path}:{got.lines[len(expected)]}: document {len(expected)} is extra; the input has "
                             f"{len(expected)} documents")
     return len(got)
+
+
+# ---------------------------------------------------------------- the prepared data, read by every later stage
+
+def say(message: str) -> None:
+    print(f"[cail2019] {message}", flush=True)
+
+
+def load(processed_dir, name: str):
+    return io.read_json(Path(processed_dir) / f"{name}.json")
+
+
+def _arrays(features_dir, split: str) -> dict:
+    with np.load(Path(features_dir) / f"{split}.npz") as z:
+        return {k: z[k] for k in z.files}

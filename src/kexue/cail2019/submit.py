@@ -20,8 +20,9 @@ from .data import (
     _tag_index,
     format_document,
     from_multi_hot,
+    say,
 )
-from .stages import _test_decisions, say
+from .evaluate import _test_decisions
 
 
 def submission_text(path, documents, predicted, tags) -> str:

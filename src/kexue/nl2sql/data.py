@@ -3,6 +3,8 @@
 Every problem is reported as `NL2SQLDataError("FILE:LINE: ... field 'sql.conds[1][1]': ...")`, so a bad
 line in a 40,000-line file is found without a debugger. What comes back is normalised: condition values
 are always strings (the real files store them so), SQL keys come in one order.
+
+load and column_values read a split of the files preprocess recorded in its manifest, for every stage.
 """
 from __future__ import annotations
 
@@ -10,6 +12,8 @@ import json
 import math
 import re
 from pathlib import Path
+
+from ..core import io
 
 AGGS = {0: "", 1: "AVG", 2: "MAX", 3: "MIN", 4: "COUNT", 5: "SUM"}
 OPS = {0: ">", 1: "<", 2: "==", 3: "!="}
@@ -248,3 +252,17 @@ def load_split(raw_dir, split: str, labelled: bool | None = None):
     f = split_files(raw_dir, split)
     tables = read_tables(f["tables"])
     return read_questions(f["questions"], tables, labelled=labelled), tables, f["db"]
+
+
+# ---------------------------------------------------------------- the files preprocess recorded, for every stage
+
+def load(files: dict, split: str, labelled: bool | None):
+    f = files[split]
+    tables = read_tables(f["tables"])
+    questions = read_questions(f["questions"], tables, labelled=labelled)
+    return questions, tables
+
+
+def column_values(files: dict, split: str) -> dict:
+    path = files.get(split, {}).get("column_values")
+    return io.read_json(path) if path else {}

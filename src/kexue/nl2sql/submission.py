@@ -17,9 +17,9 @@ from pathlib import Path
 
 from ..core import cv, io
 from ..core.submission import SubmissionError
-from .data import SQLFieldError, check_sql
+from .data import SQLFieldError, check_sql, column_values, load
 from .encode import Encoded
-from .stages import column_values, load, snapper
+from .stages import snapper
 
 KEYS = ("agg", "cond_conn_op", "sel", "table_id", "conds")
 

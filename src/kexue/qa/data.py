@@ -15,6 +15,8 @@ field, e.g.
     data/raw/qa/train.json:812: entry 37 (id '10037'): field 'passages[4].answer': '黑海' is not in the passage ...
 Integer ids are read as strings, so they match the qids of Sogou's tab-separated files. The readers return
 Entries, a list whose `note` (None or one line to print) says what was skipped or repaired.
+
+The end of the module reads what preprocess wrote (load_entries, question_groups) for every stage after it.
 """
 from __future__ import annotations
 
@@ -22,6 +24,10 @@ import json
 import re
 from functools import partial
 from pathlib import Path
+
+import numpy as np
+
+from ..core import io
 
 REQUIRED = ("id", "question", "passages")
 _decoder = json.JSONDecoder()
@@ -354,3 +360,21 @@ def read_submission(path, text: str | None = None) -> dict[str, str]:
         out[qid] = fields[1]
     return out
 
+
+# ---------------------------------------------------------------- the prepared data, read by every later stage
+
+def say(message: str) -> None:
+    print(f"[qa] {message}", flush=True)
+
+
+def load_entries(processed_dir, split: str) -> list[dict]:
+    return io.read_json(Path(processed_dir) / f"{split}.json")
+
+
+def question_groups(entries: list[dict]) -> np.ndarray:
+    """The question group of every training row (passage): a question's passages, and questions with the same
+    normalised text, share one, so no split puts one question on both sides."""
+    from .metric import normalise  # metric imports this module
+    keys = [normalise(e["question"]) or e["id"] for e in entries]
+    index = {key: i for i, key in enumerate(dict.fromkeys(keys))}
+    return np.array([index[key] for key, e in zip(keys, entries) for _ in e["passages"]], np.int64)

@@ -17,7 +17,10 @@ from ..core.submission import (
     record_filled,
 )
 from . import data
-from .stages import _test_set, decode_options, decode_rows, read_source, say
+from .data import say
+from .evaluate import _test_set
+from .prepare import read_source
+from .stages import decode_options, decode_rows
 
 CONFIG = "configs/qa/decode.yaml"
 FALLBACKS = ("error", "empty")      # decode `missing`: stop on a test question without a prediction, or answer ""

@@ -1,0 +1,57 @@
+"""The CAIL2019 blend stage (pipelines/cail2019/blend.py): averages of trained runs, decided with the 0.5 rule or
+per-tag thresholds tuned on OOF (cross-fitted for the OOF score). Its thresholds_of reads a run's decision
+thresholds for evaluate and submit; no training code imports this module, so editing it reruns the blends (and
+what reads their thresholds) alone."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ..core import cv, io, multilabel, runlog
+from .stages import cv_data
+
+
+def cross_fitted_thresholds(y, prob, folds, grid) -> tuple[np.ndarray, np.ndarray]:
+    """(decisions, thresholds): each fold decided with per-tag thresholds tuned on the OOF rows of the other
+    folds, so the OOF score does not grade thresholds on the rows they were tuned on; and the thresholds tuned
+    on every OOF row, for the test set."""
+    decisions = np.zeros(prob.shape, bool)
+    for k in np.unique(folds[folds >= 0]):
+        rest, own = folds != k, folds == k
+        decisions[own] = prob[own] > multilabel.tune_thresholds(y[rest], prob[rest], grid, default=0.5)
+    return decisions, multilabel.tune_thresholds(y, prob, grid, default=0.5)
+
+
+def thresholds_of(run_dir, n_tags: int) -> np.ndarray:
+    path = Path(run_dir) / "thresholds.json"
+    return np.asarray(io.read_json(path)["thresholds"], float) if path.exists() else np.full(n_tags, 0.5)
+
+
+def blend_runs(params: dict, member_runs: list[str], runs_dir, features_dir, folds_path) -> dict:
+    """Average the members' OOF and test probabilities; `thresholds: tuned` then tunes one threshold per tag
+    (cross-fitted for the OOF score, on all OOF rows for the test set). A run like any other, plus
+    thresholds.json."""
+    runs_dir = Path(runs_dir)
+    members, cvs = runlog.load_members(runs_dir, member_runs)
+    d = cv_data(features_dir, folds_path)
+    oof = cv.mean_pred([cv.load_pred(m.dir, "oof") for m in members])
+    test = cv.mean_pred([cv.load_pred(m.dir, "test") for m in members])
+    mode = params.get("thresholds", "fixed")
+    if mode == "tuned":
+        grid = np.round(np.arange(*params["grid"]), 6)
+        decisions, thresholds = cross_fitted_thresholds(d.y, oof, d.folds, grid)
+    elif mode == "fixed":
+        decisions, thresholds = oof > 0.5, np.full(len(d.classes), 0.5)
+    else:
+        raise SystemExit(f"error: thresholds must be fixed or tuned, not {mode!r}")
+    report = multilabel.report(d.y, decisions, d.classes)
+    fold_scores = [multilabel.cail_score(d.y[d.folds == k], decisions[d.folds == k]) for k in range(d.n_folds)]
+    run, result = cv.write_blend(
+        runs_dir, params, members, cvs, oof, test, report, fold_scores, headline="cail_score",
+        extra={"thresholds": mode},
+        side_files={"thresholds.json": {"thresholds": [float(t) for t in thresholds], "tags": d.classes,
+                                        "mode": mode}})
+    run.log(f"blend of {len(members)} ({mode} thresholds): CAIL score {result['score']:.4f} (micro-F1 "
+            f"{report['micro_f1']:.4f}, macro-F1 {report['macro_f1']:.4f}) -> {run.dir}")
+    return result

@@ -1,0 +1,75 @@
+"""The reading-comprehension evaluate stage (pipelines/qa/evaluate.py): a run's OOF probabilities decoded with the
+decode config (and with voting switched the other way), and its test probabilities when the test gold exists:
+eval.json and oof_predictions.jsonl in the run folder. No training or ensemble code imports this module, so
+editing it reruns evaluate alone (and predict/submit, which read a run's test set with _test_set)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from ..core import cv, io
+from .data import load_entries, say
+from .encode import Encoded
+from .stages import cv_data, decode_options, decode_rows, score_answers
+
+
+def _line(r: dict) -> str:
+    return f"score {r['score']:.4f} (accuracy {r['accuracy']:.4f}, F1 {r['f1']:.4f}, {r['n']} questions)"
+
+
+def _test_set(processed_dir, features_dir, run_dir):
+    entries = load_entries(processed_dir, "test")
+    if not entries:
+        raise SystemExit("error: no test questions were preprocessed; put test.json in data/raw/qa/ (or files.test "
+                         "in the data config)")
+    enc = Encoded.load(Path(features_dir) / "test.enc.npz")
+    prob = cv.load_pred(run_dir, "test")
+    if len(prob["start"]) != len(enc):
+        raise SystemExit(f"error: {run_dir}/test.npz has {len(prob['start'])} rows but the test split has {len(enc)} "
+                         f"passages; the run predates the current data: retrain it")
+    return entries, enc, prob
+
+
+def evaluate(run_dir, processed_dir, features_dir, folds_path, decode_cfg: dict) -> dict:
+    """Decode the run's OOF probabilities with the decode config (and with voting switched the other way), and
+    the test probabilities when the test gold exists: eval.json and oof_predictions.jsonl in the run folder."""
+    run_dir = Path(run_dir)
+    data_, scorer = cv_data(processed_dir, features_dir, folds_path, decode_cfg)
+    oof = cv.load_pred(run_dir, "oof")
+    scored = np.flatnonzero(data_.folds >= 0)
+    voting = bool(decode_cfg["voting"])
+    answers = scorer.decode(scored, cv.take(oof, scored))
+    report = {"decode": decode_cfg, "cv": score_answers(answers, scorer.gold),
+              "cv_voting" if not voting else "cv_no_voting":
+                  score_answers(scorer.decode(scored, cv.take(oof, scored), voting=not voting), scorer.gold)}
+    from . import metric
+    lines = []
+    for e in scorer.entries:
+        if e["id"] in answers:
+            g = scorer.gold.get(e["id"])
+            row = metric.evaluate({e["id"]: answers[e["id"]]}, {e["id"]: g})[0] if g else None
+            lines.append(json.dumps({"id": e["id"], "question": e["question"], "pred": answers[e["id"]],
+                                     "gold": metric.accepted(g) if g else None,
+                                     "correct": row["correct"] if row else None,
+                                     "f1": round(row["f1"], 4) if row else None}, ensure_ascii=False))
+    io.write_text(run_dir / "oof_predictions.jsonl", "\n".join(lines) + "\n")
+    say(f"{run_dir.name}: cross-validation (OOF, decode threshold {decode_cfg['threshold']}, max length "
+        f"{decode_cfg['max_answer_len']}): voting {'on' if voting else 'off'}: {_line(report['cv'])}")
+    other = report.get("cv_no_voting") or report.get("cv_voting")
+    say(f"{run_dir.name}: cross-validation, voting {'off' if voting else 'on'}: {_line(other)}")
+    gold = io.read_json(Path(processed_dir) / "gold.json")
+    if gold:
+        entries, enc, prob = _test_set(processed_dir, features_dir, run_dir)
+        opts = decode_options(decode_cfg)
+        rows = np.arange(len(enc))
+        report["test"] = {}
+        for name, v in (("voting", True), ("no_voting", False)):
+            ans = decode_rows(entries, enc, rows, prob, {**opts, "voting": v}, every=True)
+            report["test"][name] = score_answers(ans, gold)
+        source = io.read_json(Path(processed_dir) / "manifest.json").get("gold_from")
+        say(f"{run_dir.name}: test ({source}): with voting {_line(report['test']['voting'])}")
+        say(f"{run_dir.name}: test: without voting {_line(report['test']['no_voting'])}")
+    io.write_json(run_dir / "eval.json", report)
+    return report
