@@ -38,8 +38,8 @@ def _cnn(epochs: int) -> float:
 
     from kexue.spectra.cnn import build_model
     rng = np.random.default_rng(0)
-    x = rng.normal(size=(1024, 2600, 1)).astype(np.float32)
-    y = np.eye(4, dtype=np.float32)[rng.integers(0, 4, 1024)]
+    x = rng.normal(size=(512, 2600, 1)).astype(np.float32)
+    y = np.eye(4, dtype=np.float32)[rng.integers(0, 4, 512)]
     model = build_model(2600, 4)
     model.compile(optimizer=keras.optimizers.Adam(1e-3), loss="categorical_crossentropy")
     model.fit(x, y, batch_size=64, epochs=1, verbose=0)

@@ -110,6 +110,8 @@ def test_a_user_model_config_depends_on_the_features(repo):
     (repo / "configs" / "spectra" / "lgbm_big.yaml").write_text(cfg)
     out = make(repo, "spectra-train-lgbm_big", *TINY, "lgbm_big.lgbm.num_boost_round=30")
     assert trained(out) == {"lgbm_big"}
-    os.utime(repo / "data" / "features" / "spectra" / "manifest.json")    # the features changed
+    # the features changed (a second later: file times are coarse enough for a bare utime to tie with the stamp)
+    later = (repo / "data" / "interim" / "spectra" / "lgbm_big.trained").stat().st_mtime + 1
+    os.utime(repo / "data" / "features" / "spectra" / "manifest.json", (later, later))
     assert trained(make(repo, "spectra-train-lgbm_big", *TINY, "lgbm_big.lgbm.num_boost_round=30")) == {"lgbm_big"}
     assert trained(make(repo, "spectra-cnn", *TINY)) == set()
