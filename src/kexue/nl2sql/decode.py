@@ -107,3 +107,12 @@ def decode(prob: dict, encoded, questions: list[dict], tables: dict, snap=None, 
         out.append(decode_one(prob, k if rows is None else rows[k], len(r["q_spans"]), len(r["h_pos"]),
                               r["q_spans"], q["question"], q["table_id"], table["types"], snap))
     return out
+
+
+def snapper(decode_cfg: dict, tables: dict, values: dict):
+    """The decode config's value snapping and value-to-column matching (None: neither)."""
+    if not decode_cfg["snap"]:
+        return None
+    match = decode_cfg.get("match_columns_min_prob")
+    return ValueSnapper(tables, values, float(decode_cfg["snap_min_score"]),
+                        None if match is None else float(match))

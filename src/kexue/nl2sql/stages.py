@@ -15,6 +15,7 @@ import numpy as np
 
 from ..core import cv, io, runlog
 from .data import column_values, load
+from .decode import snapper
 from .encode import Encoded
 
 # ---------------------------------------------------------------- backbone
@@ -32,16 +33,6 @@ def backbone_for(params: dict):
 
 
 # ---------------------------------------------------------------- CV data and scoring
-
-def snapper(decode_cfg: dict, tables: dict, values: dict):
-    """The decode config's value snapping and value-to-column matching (None: neither)."""
-    from .decode import ValueSnapper
-    if not decode_cfg["snap"]:
-        return None
-    match = decode_cfg.get("match_columns_min_prob")
-    return ValueSnapper(tables, values, float(decode_cfg["snap_min_score"]),
-                        None if match is None else float(match))
-
 
 class Scorer:
     """Decodes head probabilities of labelled rows and scores them as the organiser does."""

@@ -18,8 +18,8 @@ from pathlib import Path
 from ..core import cv, io
 from ..core.submission import SubmissionError
 from .data import SQLFieldError, check_sql, column_values, load
+from .decode import snapper
 from .encode import Encoded
-from .stages import snapper
 
 KEYS = ("agg", "cond_conn_op", "sel", "table_id", "conds")
 
