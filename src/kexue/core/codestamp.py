@@ -28,7 +28,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[3]
-ENV = "KEXUE_CODE_STAMP"
 _STARTED_NS = time.time_ns()
 
 

@@ -6,7 +6,6 @@ import importlib.metadata
 import os
 import platform
 import subprocess
-import sys
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -38,22 +37,13 @@ def machine() -> dict:
     return {"host": platform.node(), "cpus": os.cpu_count(), "platform": platform.platform()}
 
 
-def imported_sources() -> list[Path]:
-    """The kexue source files this process has imported, sorted."""
-    root = REPO_ROOT / "src"
-    files = set()
-    for name, module in list(sys.modules.items()):
-        path = getattr(module, "__file__", None)
-        if (name == "kexue" or name.startswith("kexue.")) and path and path.endswith(".py"):
-            files.add(Path(path).resolve())
-    return sorted(f for f in files if root in f.parents)
-
-
-def code_hash(files=None) -> str:
-    """A hash of the kexue code this process runs (the files it imported, by path and content)."""
+def code_hash() -> str:
+    """A hash of the code this process runs: the repository files it imported (kexue.core.codestamp's list, the
+    one make's code stamps use), by path and content."""
+    from .codestamp import file_hash, imported_files
     h = hashlib.sha256()
-    for f in files if files is not None else imported_sources():
-        h.update(str(Path(f).relative_to(REPO_ROOT)).encode() + b"\0" + Path(f).read_bytes() + b"\0")
+    for f in imported_files():
+        h.update(f"{f}\0{file_hash(f)}\0".encode())
     return h.hexdigest()[:16]
 
 
