@@ -55,6 +55,29 @@ def test_encode_layout_and_labels():
     assert enc.stats["verbatim"] == 2
 
 
+def test_a_value_past_the_token_limit_is_counted_not_called_found():
+    """max_len=24 keeps [CLS] [SEP], 13 header tokens (城市 成交量 年份, each with [CLS] [SEP]) and 9 question
+    tokens: the value 2011 at characters 11-14 is cut off, so no token is tagged and the stats say so."""
+    q = {"table_id": "t1", "question": "长沙今年和去年以及前年2011年的成交量",
+         "sql": {"sel": [1], "agg": [5], "cond_conn_op": 1, "conds": [[0, 2, "长沙"], [2, 2, "2011"]]}}
+    enc = encode([q], {"t1": TABLE}, CharTok(), max_len=24)
+    assert enc.q_len[0] == 24 - 2 - 13 and enc.stats["truncated"] == 1
+    assert enc.stats["verbatim"] == 1 and enc.stats["past_limit"] == 1          # 长沙 found, 2011 past the limit
+    assert set(enc.row(0)["csel"]) == {0, IGNORE}
+
+
+def test_a_wide_table_gets_shorter_header_names_not_an_error():
+    wide = {**TABLE, "header": [f"很长的列名第{i}列的说明文字" for i in range(6)]}      # 13 characters each
+    q = {"table_id": "t1", "question": "长沙的成交量是多少"}
+    enc = encode([q], {"t1": wide}, CharTok(), max_len=64, max_header_tokens=16, with_labels=False)
+    r = enc.row(0)
+    assert enc.stats["tables_shortened"] == 1 and enc.q_len[0] == 9
+    # the question keeps >= min(16, 64 // 4) tokens: names cut to 5 tokens (6 x (5 + 2) = 42, 64 - 2 - 42 = 20)
+    assert np.diff(r["h_pos"]).tolist() == [7] * 5 and len(r["ids"]) == 2 + 9 + 42
+    with pytest.raises(ValueError, match="6 columns need 20 tokens"):
+        encode([q], {"t1": wide}, CharTok(), max_len=16, with_labels=False)
+
+
 def test_pad_batch_masks_and_ignores():
     tok = CharTok()
     qs = [{"table_id": "t1", "question": text, "sql": {"sel": [0], "agg": [0], "cond_conn_op": 0, "conds": []}}

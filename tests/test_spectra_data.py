@@ -3,8 +3,7 @@ import numpy as np
 import pytest
 from conftest import write_spectrum
 
-from kexue.core import io
-from kexue.spectra import data, submit
+from kexue.spectra import data
 
 
 def run(cfg, raw, tmp_path):
@@ -110,14 +109,11 @@ def test_ambiguous_glob_is_an_error(tiny_raw, data_cfg, tmp_path):
         run(data_cfg, tiny_raw, tmp_path)
 
 
-def test_empty_test_set_preprocesses_but_cannot_be_submitted(tiny_raw, data_cfg, tmp_path):
+def test_empty_test_set_stops_preprocess_before_any_training(tiny_raw, data_cfg, tmp_path):
     (tiny_raw / "first_test_index_20180131.csv").write_text("id\n")
-    manifest = run(data_cfg, tiny_raw, tmp_path)
-    assert manifest["sets"]["test"]["n"] == 0
-    run_dir = tmp_path / "run"
-    io.save_npy(run_dir / "test.npy", np.zeros((0, 3), np.float32))
-    with pytest.raises(SystemExit, match="test set .* has no spectra; nothing to submit"):
-        submit.submit(run_dir, tmp_path / "store", "test", tmp_path / "subs", header=False)
+    with pytest.raises(data.SpectraDataError, match="test index has no rows"):
+        run(data_cfg, tiny_raw, tmp_path)
+    assert not (tmp_path / "store" / "manifest.json").exists()
 
 
 def test_float16_store_refuses_fluxes_it_cannot_hold(tiny_raw, data_cfg, tmp_path):

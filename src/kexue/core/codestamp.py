@@ -89,7 +89,12 @@ def record(stamp) -> None:
 
 
 def record_at_exit(stamp) -> None:
-    atexit.register(record, stamp)
+    def at_exit():
+        try:
+            record(stamp)
+        except OSError as e:            # a read-only or full DATA_DIR: the stage's own error says more
+            print(f"warning: could not write the code stamp {stamp}: {e.strerror or e}", file=sys.stderr)
+    atexit.register(at_exit)
 
 
 def check(directory) -> list[str]:

@@ -27,12 +27,30 @@ class ConfigError(ValueError):
 _MISSING = object()
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """safe_load that refuses a key given twice in one mapping (YAML keeps the last silently)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key '{key}' appears twice (first on line {seen[key] + 1}); YAML would keep only "
+                                f"the last one", key_node.start_mark)
+            seen[key] = key_node.start_mark.line
+        return super().construct_mapping(node, deep=deep)
+
+
 def load(path) -> dict:
     path = Path(path)
     try:
-        cfg = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        cfg = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader) or {}
     except FileNotFoundError:
         raise ConfigError(f"{path}: config file not found") from None
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"{path}: not UTF-8 (byte {e.object[e.start:e.start + 1]!r} at offset {e.start}); "
+                          f"save it as UTF-8") from None
     except yaml.YAMLError as e:
         raise ConfigError(f"{path}: invalid YAML: {e}") from None
     if not isinstance(cfg, dict):
@@ -86,9 +104,12 @@ def resolve(path, overrides: Iterable[str] = (), profile: str | None = None) -> 
     """Load `path`, apply its `profiles[profile]` section, then the command-line overrides."""
     cfg = load(path)
     profiles = cfg.pop("profiles", {}) or {}
+    defaults = copy.deepcopy(cfg)
+    origin = {}                          # key -> where its value came from, for the error message
     if profile and profile in profiles:
         for key, value in (profiles[profile] or {}).items():
             set_dotted(cfg, key, copy.deepcopy(value), source=f"{path}: profiles.{profile}")
+            origin[key] = f"set by its profiles.{profile} section"
     for text in overrides:
         key, value = parse_override(text)
         if key.startswith("+"):  # '+key=value' adds a key the file does not have
@@ -101,9 +122,23 @@ def resolve(path, overrides: Iterable[str] = (), profile: str | None = None) -> 
             raise ConfigError(f"override '{text}': {path} has no key '{key}' (keys there: {known}).{hint} "
                               f"Prefix with '+' to add a new key.")
         set_dotted(cfg, key, value)
+        origin[key] = f"set by the override '{text}'"
+    check(cfg, defaults, path, origin)
     cfg["_config_file"] = str(path)
     cfg["_profile"] = profile
     return cfg
+
+
+def check(cfg: dict, defaults: dict, path, origin: dict | None = None) -> None:
+    """Stop on every value its key's type, allowed values or range refuses (kexue.core.schema), all at once."""
+    from . import schema
+    bad = schema.problems(cfg, defaults, comp=Path(path).parent.name)
+    if bad:
+        origin = origin or {}
+        lines = [f"  {key} = {value!r} ({origin.get(key, 'in the file')}): expected {expected}"
+                 for key, value, expected in bad]
+        raise ConfigError(f"{path}: {len(bad)} bad value{'s' if len(bad) > 1 else ''}:\n"
+                          + "\n".join(lines) + "\nFix the file or the override (KEY=VALUE on the make line).")
 
 
 def main(argv=None) -> int:

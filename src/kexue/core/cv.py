@@ -202,6 +202,8 @@ def train_fold(run: Run, fold: int, data: CVData, make_model: Callable, score: C
         run.log(f"fold {fold}: already done, skipping")
         return io.read_json(done_path)
     fold_dir.mkdir(parents=True, exist_ok=True)
+    for tmp in io.remove_stale_temporaries(fold_dir):      # this process is the fold folder's one writer
+        run.log(f"fold {fold}: removed {tmp.name}, a temporary file left by a killed run")
     params = run.params
     score = score or data.score
     train_idx, valid_idx = np.flatnonzero(data.folds != fold), np.flatnonzero(data.folds == fold)

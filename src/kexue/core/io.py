@@ -38,6 +38,16 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
             tmp.unlink()
 
 
+def remove_stale_temporaries(directory) -> list[Path]:
+    """Delete the `.<name>.*.tmp` files atomic_path leaves when its process is killed (a crash inside the
+    block removes its own). Call it only where the calling stage is the directory's one writer."""
+    directory = Path(directory)
+    stale = sorted(directory.rglob(".*.tmp")) if directory.is_dir() else []
+    for tmp in stale:
+        tmp.unlink(missing_ok=True)
+    return stale
+
+
 def write_text(path, text: str) -> None:
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
@@ -72,6 +82,26 @@ def write_text_if_changed(path, text: str) -> bool:
 
 def write_json_if_changed(path, obj: Any) -> bool:
     return write_text_if_changed(path, dumps(obj))
+
+
+def retire(manifest) -> None:
+    """Move a stage's manifest aside (`<name>.stale`) while the stage rewrites what it describes: until
+    `reinstate_or_write_json` puts one back, nothing downstream trusts the half-rewritten folder."""
+    manifest = Path(manifest)
+    if manifest.exists():
+        os.replace(manifest, manifest.with_name(manifest.name + ".stale"))
+
+
+def reinstate_or_write_json(manifest, obj: Any) -> None:
+    """Write the manifest; when it equals the retired one, restore that file with its old mtime instead, so
+    make reruns nothing downstream of an unchanged result."""
+    manifest = Path(manifest)
+    stale = manifest.with_name(manifest.name + ".stale")
+    if stale.exists() and stale.read_text(encoding="utf-8") == dumps(obj):
+        os.replace(stale, manifest)
+    else:
+        write_json(manifest, obj)
+        stale.unlink(missing_ok=True)
 
 
 def read_json(path) -> Any:

@@ -63,7 +63,8 @@ def one_file(root: Path, pattern: str, what: str, required: bool) -> str | None:
 def preprocess_main(description: str, comp: str, stages, errors, hint: str = "") -> None:
     """The preprocess stage's command line, the same for every competition: resolve configs/<comp>/data.yaml
     (or --config) with --set overrides, then write only the source stamp (--stamp, what make watches) or run
-    stages.preprocess(cfg, out, source). A data error (`errors`) ends the run with its message and `hint`."""
+    stages.preprocess(cfg, out, source). A data error (`errors`) ends the run with its message, and with `hint` where the error says skipping
+    would help (`skippable`)."""
     import argparse
 
     from . import config
@@ -82,7 +83,14 @@ def preprocess_main(description: str, comp: str, stages, errors, hint: str = "")
     if args.stamp:
         io.write_json_if_changed(args.stamp, stages.source_stamp(cfg, args.source))
         return
+    for tmp in io.remove_stale_temporaries(args.out):
+        print(f"[{comp}] removed {tmp}, a temporary file left by a killed run", flush=True)
     try:
         stages.preprocess(cfg, args.out, args.source)
     except errors as e:
-        raise SystemExit(f"error: {e}{hint}") from None
+        raise SystemExit(f"error: {e}{hint if getattr(e, 'skippable', False) else ''}") from None
+    except OSError as e:  # a read-only or full DATA_DIR, a vanished file: the path and the reason, no traceback
+        import errno
+        hint = "; stage outputs go under DATA_DIR, which must be a writable folder with free space" \
+            if e.errno in (errno.EROFS, errno.EACCES, errno.EPERM, errno.ENOSPC) else ""
+        raise SystemExit(f"error: {e.filename or args.out}: {e.strerror or e}{hint}") from None

@@ -192,6 +192,8 @@ def read_questions(path, tables: dict | None = None, labelled: bool | None = Non
                 raise NL2SQLDataError(f"{where}: missing field '{key}' (has {', '.join(q) or 'nothing'})")
             if not isinstance(q[key], str):
                 raise NL2SQLDataError(f"{where}: field '{key}' must be a string, got {q[key]!r}")
+            if not q[key].strip():
+                raise NL2SQLDataError(f"{where}: field '{key}' is empty")
         tid = q["table_id"]
         table = None
         if tables is not None:

@@ -154,18 +154,16 @@ def encode(questions: list[dict], tables: dict, tokenizer, max_len: int = 512, m
     from tqdm import tqdm
     ids, tok_off, q_len, q_spans, q_off, h_pos, h_off = [], [0], [], [], [0], [], [0]
     lab = {"conn": [], "sel": [], "op": [], "csel": []}
-    stats = {"conds": 0, "verbatim": 0, "aligned": 0, "unaligned": 0, "sel_collisions": 0, "truncated": 0}
+    stats = {"conds": 0, "verbatim": 0, "aligned": 0, "unaligned": 0, "past_limit": 0, "sel_collisions": 0,
+             "truncated": 0, "tables_shortened": 0}
     header_cache = {}
     for q in tqdm(questions, desc="encode", unit="q", disable=not progress, mininterval=2):
-        table = tables[q["table_id"]]
         if q["table_id"] not in header_cache:
-            header_cache[q["table_id"]] = [tokenizer.tokenize(h)[0][:max_header_tokens] for h in table["header"]]
+            header_cache[q["table_id"]] = fit_headers(q["table_id"], tables[q["table_id"]]["header"], tokenizer,
+                                                      max_len, max_header_tokens, stats)
         headers = header_cache[q["table_id"]]
         qids, spans = tokenizer.tokenize(q["question"])
         budget = max_len - 2 - sum(len(h) + 2 for h in headers)
-        if budget < 1:
-            raise ValueError(f"table {q['table_id']}: its {len(headers)} headers need more than max_len={max_len} "
-                             f"tokens; lower max_header_tokens or raise max_len (<= the checkpoint's positions)")
         if len(qids) > budget:
             stats["truncated"] += 1
             qids, spans = qids[:budget], spans[:budget]
@@ -193,6 +191,27 @@ def encode(questions: list[dict], tables: dict, tokenizer, max_len: int = 512, m
     return enc
 
 
+def fit_headers(table_id: str, header: list[str], tokenizer, max_len: int, max_header_tokens: int,
+                stats: dict) -> list[list[int]]:
+    """The table's header tokens, each cut to max_header_tokens; on a table so wide that the question would
+    keep fewer than `min(16, max_len // 4)` tokens, cut shorter (down to 1 token a header) and count it in
+    stats["tables_shortened"]. A table too wide even then stops, naming it."""
+    tokens = [tokenizer.tokenize(h)[0] for h in header]
+    floor = min(16, max_len // 4)
+    cap = max_header_tokens
+    while cap > 1 and max_len - 2 - sum(min(len(t), cap) + 2 for t in tokens) < floor:
+        cap -= 1
+    if cap < max_header_tokens and any(len(t) > cap for t in tokens):
+        stats["tables_shortened"] += 1
+    budget = max_len - 2 - sum(min(len(t), cap) + 2 for t in tokens)
+    if budget < 1:
+        from .data import NL2SQLDataError
+        raise NL2SQLDataError(f"table '{table_id}' (id field): its {len(header)} columns need {2 + 3 * len(header)} tokens even "
+                              f"at one token a header name, more than max_len={max_len}; raise max_len (up to the "
+                              f"checkpoint's positions) or drop columns from the table")
+    return [t[:cap] for t in tokens]
+
+
 def _labels(q: dict, n_headers: int, spans, lab: dict, stats: dict) -> None:
     sql = q["sql"]
     lab["conn"].append(int(sql["cond_conn_op"]))
@@ -208,11 +227,14 @@ def _labels(q: dict, n_headers: int, spans, lab: dict, stats: dict) -> None:
         if span is None:
             stats["unaligned"] += 1
             continue
-        stats["verbatim" if q["question"][span[0]:span[1]].lower() == str(value).lower() else "aligned"] += 1
         taken.append(span)
-        for t, (s, e) in enumerate(spans):
-            if s < span[1] and e > span[0]:
-                op[t], csel[t] = int(cop), int(col)
+        tagged = [t for t, (s, e) in enumerate(spans) if s < span[1] and e > span[0]]
+        if not tagged:                  # found, but past the tokens the question kept (truncated at max_len)
+            stats["past_limit"] += 1
+            continue
+        stats["verbatim" if q["question"][span[0]:span[1]].lower() == str(value).lower() else "aligned"] += 1
+        for t in tagged:
+            op[t], csel[t] = int(cop), int(col)
     lab["op"].extend(op)
     lab["csel"].extend(csel)
 

@@ -19,7 +19,7 @@ from ..core.folds import assign_folds
 from ..core.source import ensure_sample
 from ..core.source import source_stamp as source_stamp_of
 from . import sample
-from .data import load
+from .data import NL2SQLDataError, load
 from .encode import encode
 
 SPLITS = ("train", "val", "test")
@@ -90,6 +90,14 @@ def sample_vocab(question_sets, table_sets) -> list[str]:
 
 # ---------------------------------------------------------------- 1. preprocess
 
+def _encode_naming_files(files: dict, splits, questions, tables, tok, enc_args, **kw):
+    """encode(), with its errors prefixed by the tables files they concern."""
+    try:
+        return encode(questions, tables, tok, **enc_args, **kw)
+    except NL2SQLDataError as e:
+        raise NL2SQLDataError(f"{' or '.join(str(files[s]['tables']) for s in splits)}: {e}") from None
+
+
 def preprocess(cfg: dict, out_dir, source: str = "auto") -> dict:
     out_dir = Path(out_dir)
     kind, files = split_files(cfg, source)
@@ -114,6 +122,7 @@ def preprocess(cfg: dict, out_dir, source: str = "auto") -> dict:
         if need not in loaded:
             raise SystemExit(f"error: no {need} split configured; NL2SQL needs labelled train and val questions")
     out_dir.mkdir(parents=True, exist_ok=True)
+    io.retire(out_dir / "manifest.json")    # nothing downstream trusts the folder until the new manifest is in
     if cfg.get("bert"):
         from ..bert.checkpoint import read_config
         bert_cfg = read_config(cfg["bert"])
@@ -129,14 +138,15 @@ def preprocess(cfg: dict, out_dir, source: str = "auto") -> dict:
     enc_args = {"max_len": max_len, "max_header_tokens": int(cfg["max_header_tokens"])}
     labelled_q = loaded["train"][0] + loaded["val"][0]
     tables = {**loaded["train"][1], **loaded["val"][1]}
-    labelled = encode(labelled_q, tables, tok, **enc_args, progress=True)
+    labelled = _encode_naming_files(files, ("train", "val"), labelled_q, tables, tok, enc_args, progress=True)
     labelled.save(out_dir / "labelled.enc.npz")
     stats = labelled.stats
     n_train = len(loaded["train"][0])
     split_of = np.array([0] * n_train + [1] * len(loaded["val"][0]), np.int8)
     test_n = 0
     if "test" in loaded:
-        test = encode(loaded["test"][0], loaded["test"][1], tok, **enc_args, with_labels=False)
+        test = _encode_naming_files(files, ("test",), loaded["test"][0], loaded["test"][1], tok, enc_args,
+                                    with_labels=False)
         test.save(out_dir / "test.enc.npz")
         test_n = len(test)
     io.save_npy(out_dir / "split_of.npy", split_of)
@@ -148,12 +158,17 @@ def preprocess(cfg: dict, out_dir, source: str = "auto") -> dict:
                 "tokenizer": {"mode": tok.mode, "lowercase": tok.lowercase, "vocab_size": tok.vocab_size},
                 "encode": enc_args, "counts": {"train": n_train, "val": int((split_of == 1).sum()), "test": test_n},
                 "alignment": stats, "q_max": labelled.q_max, "h_max": labelled.h_max}
-    io.write_json_if_changed(out_dir / "manifest.json", manifest)
+    io.reinstate_or_write_json(out_dir / "manifest.json", manifest)
     c = stats["conds"] or 1
     print(f"[nl2sql] encoded {len(labelled)} labelled + {test_n} test questions; condition values: "
           f"{stats['verbatim'] / c:.1%} verbatim, {stats['aligned'] / c:.1%} aligned to a word n-gram, "
-          f"{stats['unaligned'] / c:.1%} not found; {stats['truncated']} questions truncated -> {out_dir}",
-          flush=True)
+          f"{stats['unaligned'] / c:.1%} not found, {stats['past_limit'] / c:.1%} found past max_len={max_len} "
+          f"(untagged); {stats['truncated']} questions truncated; {stats['tables_shortened']} tables with header "
+          f"names cut below max_header_tokens to fit -> {out_dir}", flush=True)
+    if stats["past_limit"]:
+        print(f"[nl2sql] warning: {stats['past_limit']} condition values lie past the question tokens kept; their "
+              f"tokens are not tagged, so the model never learns them: raise max_len or lower max_header_tokens",
+              flush=True)
     return manifest
 
 

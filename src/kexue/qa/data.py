@@ -147,6 +147,9 @@ def _check_entry(obj, where, labelled: bool) -> dict:
     if not isinstance(passages, list):
         raise QADataError(f"{where()}: field 'passages' must be a list of {{passage, answer}}, "
                           f"got {type(passages).__name__}")
+    if not passages:
+        raise QADataError(f"{where()}: field 'passages' is empty: a question needs at least one passage to be "
+                          f"read in (remove the entry, or give it its passages)")
     out = []
     for k, p in enumerate(passages):
         field = f"passages[{k}]"

@@ -35,6 +35,14 @@ class SpectraDataError(ValueError):
     """A problem with the competition files, naming the file, line or id, and field."""
 
 
+class BadSpectrumFile(SpectraDataError):
+    """One spectrum file that does not parse: `data.on_bad_file=skip` can drop it (and list it)."""
+    skippable = True
+
+
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
 @dataclass
 class SetFiles:
     name: str
@@ -73,8 +81,14 @@ def find_sets(root, sets_cfg: dict) -> dict[str, SetFiles]:
 def read_index(path, labelled: bool) -> tuple[list[str], list[str] | None]:
     """Ids (and types) from an index CSV, with errors that name the line and field."""
     path = Path(path)
-    with open(path, newline="", encoding="utf-8-sig") as f:
-        rows = list(csv.reader(f))
+    raw = path.read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        lineno = raw[:e.start].count(b"\n") + 1
+        raise SpectraDataError(f"{path} line {lineno}: byte {raw[e.start:e.start + 1]!r} is not UTF-8; save the "
+                               f"index as UTF-8 (e.g. iconv -f GBK -t UTF-8)") from None
+    rows = list(csv.reader(_io.StringIO(text, newline="")))
     if not rows:
         raise SpectraDataError(f"{path}: empty file, expected a header 'id,type'")
     header = [h.strip() for h in rows[0]]
@@ -126,6 +140,8 @@ def _diagnose(path: Path, n_values: int) -> str | None:
             return f"value {i} is '{field.strip()[:20]}', not a number"
         if not np.isfinite(value):
             return f"value {i} is '{field.strip()}', not a finite number"
+        if abs(value) > FLOAT32_MAX:  # finite as text, infinite once parsed into the float32 arrays
+            return f"value {i} is '{field.strip()}', beyond the float32 range (±{FLOAT32_MAX:.3g})"
     if len(fields) != n_values:
         return f"{len(fields)} values, expected {n_values}"
     return None
@@ -209,7 +225,7 @@ def convert_set(files: SetFiles, out_dir, classes: list[str] | None, *, n_values
                     row = start + pos
                     message = f"{paths[row]}: {problem} (id '{ids[row]}', {files.index.name} line {row + 2})"
                     if on_bad_file != "skip":
-                        raise SpectraDataError(message)
+                        raise BadSpectrumFile(message)
                     bad.append({"id": ids[row], "file": paths[row], "problem": problem})
                     keep[row] = False
                 if too_big:
@@ -250,17 +266,45 @@ def class_set(train_types: list[str], configured: list[str] | None, index_path) 
     return found
 
 
+def check_class_counts(types: list[str], classes: list[str], n_folds: int, index_path) -> None:
+    """Every class needs a member in each fold: a rarer one is almost always a typo (`unknwn`), and stratified
+    folds cannot hold it. Stops naming the class, its count, its index lines and the likely intended class."""
+    counts = {c: 0 for c in classes}
+    lines: dict[str, list[int]] = {}
+    for lineno, t in enumerate(types, start=2):
+        counts[t] = counts.get(t, 0) + 1
+        lines.setdefault(t, []).append(lineno)
+    rare = [c for c in classes if counts[c] < n_folds]
+    if not rare:
+        return
+    import difflib
+    parts = []
+    for c in rare:
+        at = lines.get(c, [])
+        where = f" (line{'s' if len(at) > 1 else ''} {', '.join(map(str, at[:5]))}{', ...' if len(at) > 5 else ''})"
+        close = difflib.get_close_matches(c, [k for k in classes if k != c and counts[k] >= n_folds], n=1, cutoff=0.6)
+        parts.append(f"'{c}' has {counts[c]} member{'s' if counts[c] != 1 else ''}{where if at else ''}"
+                     + (f" (a typo for '{close[0]}'?)" if close else ""))
+    raise SpectraDataError(f"{index_path}: {len(rare)} class{'es' if len(rare) > 1 else ''} with fewer members than "
+                           f"the {n_folds} folds: " + "; ".join(parts) + ". Fix the labels, or pin the class set with "
+                           "data.classes=[...] (a type outside it then stops with its line).")
+
+
 def preprocess(cfg: dict, source_dir, out_dir, source: str) -> dict:
     """Convert every configured set under `source_dir` into the store under `out_dir`."""
     out_dir = Path(out_dir)
-    manifest_path, stale = out_dir / "manifest.json", out_dir / "manifest.json.stale"
-    if manifest_path.exists():  # from here until the new manifest exists, nothing downstream trusts the store
-        os.replace(manifest_path, stale)
+    manifest_path = out_dir / "manifest.json"
+    io.retire(manifest_path)    # from here until the new manifest exists, nothing downstream trusts the store
     sets = find_sets(source_dir, cfg["sets"])
     train_ids, train_types = read_index(sets["train"].index, labelled=True)
     if not train_ids:
         raise SpectraDataError(f"{sets['train'].index}: the training index has no rows")
     classes = class_set(train_types, cfg.get("classes"), sets["train"].index)
+    check_class_counts(train_types, classes, int(cfg["folds"]["n"]), sets["train"].index)
+    for name, files in sets.items():
+        if name != "train" and not read_index(files.index, labelled=False)[0]:
+            raise SpectraDataError(f"{files.index}: the {name} index has no rows; there would be nothing to "
+                                   f"predict. Check the file, or point data.sets.{name}.index at the right one")
     summary = {}
     for name, files in sets.items():
         summary[name] = convert_set(files, out_dir, classes, n_values=cfg["n_values"], dtype=cfg["store_dtype"],
@@ -276,11 +320,7 @@ def preprocess(cfg: dict, source_dir, out_dir, source: str) -> dict:
         "store_dtype": cfg["store_dtype"], "sets": summary,
         "data_fingerprint": io.short_hash({k: v["fingerprint"] for k, v in summary.items()}, 16),
     }
-    if stale.exists() and stale.read_text(encoding="utf-8") == io.dumps(manifest):
-        os.replace(stale, manifest_path)  # same content, old mtime: make reruns nothing downstream
-    else:
-        io.write_json(manifest_path, manifest)
-        stale.unlink(missing_ok=True)
+    io.reinstate_or_write_json(manifest_path, manifest)
     return manifest
 
 
