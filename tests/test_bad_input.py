@@ -174,6 +174,17 @@ def qa(edit: Callable[[list, list], None]):
     return cmd
 
 
+def qa_folds(k: int):
+    """The folds stage after a valid preprocess of 6 questions, asked for k folds."""
+    def cmd(tmp: Path) -> list[str]:
+        args = qa(lambda train, test: None)(tmp)
+        env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+        subprocess.run([sys.executable, *args], cwd=ROOT, env=env, check=True, capture_output=True)
+        (tmp / "folds.json").write_text(json.dumps({"k": k, "seed": 0}))
+        return ["pipelines/qa/folds.py", "--params", str(tmp / "folds.json"), "--processed", str(tmp / "processed")]
+    return cmd
+
+
 def nl2sql(edit: Callable[[Path], None], *sets: str):
     def cmd(tmp: Path) -> list[str]:
         from kexue.nl2sql import sample
@@ -200,6 +211,8 @@ OTHER_CASES = [
          ("test.json", "entry 1", "'passages' is empty"), not_written=("processed/manifest.json",)),
     Case("qa: blank question", qa(lambda train, test: train[0].update(question="  ")),
          ("train.json", "'question'", "non-empty"), not_written=("processed/manifest.json",)),
+    Case("qa: more folds than questions", qa_folds(10), ("6 distinct training questions", "10 folds", "lower folds.k"),
+         not_written=("processed/folds.npy",)),
     Case("nl2sql: empty question", nl2sql(lambda raw: edit_json_line(
         raw / "train" / "train.json", 3, lambda q: q.update(question=""))),
          ("train.json:3", "'question' is empty"), not_written=("processed/manifest.json",)),

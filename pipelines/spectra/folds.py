@@ -2,6 +2,7 @@
 import argparse
 
 from kexue.core import io
+from kexue.core.folds import FoldsError
 from kexue.spectra import prepare
 
 p = argparse.ArgumentParser(description=__doc__)
@@ -9,4 +10,7 @@ p.add_argument("--params", required=True, help="resolved 'folds' section of the 
 p.add_argument("--store", default="data/processed/spectra")
 args = p.parse_args()
 folds = io.read_json(args.params)
-prepare.make_folds(args.store, int(folds["n"]), int(folds["seed"]))
+try:
+    prepare.make_folds(args.store, int(folds["n"]), int(folds["seed"]))
+except FoldsError as e:
+    raise SystemExit(f"error: {e}") from None

@@ -168,4 +168,4 @@ def make_folds(params: dict, features_dir) -> np.ndarray:
     k = int(params["k"])
     if doc.max() + 1 < k:
         raise SystemExit(f"error: {int(doc.max()) + 1} training documents cannot make {k} folds; lower folds.k")
-    return assign_folds(k, int(params["seed"]), groups=doc, stratify=False)
+    return assign_folds(k, int(params["seed"]), groups=doc, stratify=False, group_name="documents")

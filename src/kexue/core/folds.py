@@ -12,13 +12,21 @@ from sklearn.model_selection import (
 )
 
 
-def assign_folds(n_folds: int, seed: int, y=None, groups=None, stratify: bool = True) -> np.ndarray:
+class FoldsError(ValueError):
+    """Folds that cannot be made from this data (the folds stage turns it into a message, not a traceback)."""
+
+
+def assign_folds(n_folds: int, seed: int, y=None, groups=None, stratify: bool = True,
+                 group_name: str = "groups") -> np.ndarray:
     """Return an int array: the validation fold of each training row."""
     n = len(y) if y is not None else len(groups)
     if n_folds < 2:
-        raise ValueError(f"n_folds must be at least 2, got {n_folds}")
+        raise FoldsError(f"the number of folds must be at least 2, got {n_folds}")
     if n < n_folds:
-        raise ValueError(f"cannot split {n} training rows into {n_folds} folds")
+        raise FoldsError(f"cannot split {n} training rows into {n_folds} folds; lower the number of folds")
+    if groups is not None and (n_groups := len(np.unique(np.asarray(groups)))) < n_folds:
+        raise FoldsError(f"cannot split {n_groups} {group_name} into {n_folds} folds (a fold holds whole "
+                         f"{group_name}); lower the number of folds")
     idx = np.zeros(n)
     if groups is not None:
         splitter = (StratifiedGroupKFold(n_folds, shuffle=True, random_state=seed)

@@ -291,6 +291,6 @@ def make_folds(params: dict, processed_dir) -> np.ndarray:
     if k < 2:
         raise SystemExit(f"error: folds.k must be at least 2, got {k}")
     if n_groups < k:
-        raise SystemExit(f"error: {n_groups} distinct training questions cannot make {k} folds")
+        raise SystemExit(f"error: {n_groups} distinct training questions cannot make {k} folds; lower folds.k")
     group_fold = assign_folds(k, int(params["seed"]), y=np.zeros(n_groups, int), stratify=False)
     return group_fold[groups].astype(np.int16)
