@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
 from conftest import ROOT, write_spectrum
 
 
@@ -82,6 +81,10 @@ CONFIG_CASES = [
          ("x.yaml", "key 'epochs' appears twice", "line 3")),
     Case("config not UTF-8", resolve("qa/x.yaml", body=b"name: \xd6\xd0\n"), ("x.yaml", "not UTF-8")),
     Case("unknown key", resolve("spectra/cnn.yaml", "epoch_ce=3"), ("no key 'epoch_ce'", "Did you mean 'epochs_ce'")),
+    Case("values wrong only together", resolve("qa/features.yaml", "encode.p_stride=300"),
+         ("encode.p_stride and encode.p_max = (300, 256)", "override 'encode.p_stride=300'", "p_stride <= p_max")),
+    Case("config path is a folder", lambda tmp: ["-m", "kexue.core.config", str(ROOT / "configs" / "qa"), "--out",
+                                                 str(tmp / "p.json")], ("configs/qa", "a folder, not a config file")),
     Case("invalid YAML", resolve("qa/x.yaml", body="name: [x\n"), ("x.yaml", "invalid YAML")),
     Case("valid overrides pass", resolve("spectra/cnn.yaml", "epochs_ce=3", "lr=1", "steps_per_epoch=20",
                                          "verbose=2"), ok=True),
@@ -137,6 +140,9 @@ SPECTRA_CASES = [
          (TRAIN_INDEX, "line 5", "duplicates line 2"), not_written=STORE, not_said=("on_bad_file",)),
     Case("empty test index", spectra(lambda raw: (raw / "first_test_index_20180131.csv").write_text("id\n")),
          ("first_test_index_20180131.csv", "test index has no rows"), not_written=STORE),
+    Case("an id that walks into another folder", spectra(lambda raw: set_line(
+        raw / TRAIN_INDEX, 2, "../first_test_data_20180131/5000,star")),
+         (TRAIN_INDEX, "line 2", "not a plain file name"), not_written=STORE),
     Case("header-only training index", spectra(lambda raw: (raw / TRAIN_INDEX).write_text("id,type\n")),
          (TRAIN_INDEX, "no rows"), not_written=STORE),
     Case("empty training index file", spectra(lambda raw: (raw / TRAIN_INDEX).write_text("")),
@@ -159,7 +165,7 @@ SPECTRA_CASES = [
 
 # ---------------------------------------------------------------- QA, NL2SQL, CAIL2019 preprocess
 
-def qa(edit: Callable[[list, list], None]):
+def qa(edit: Callable[[list, list], None], raw_edit: Callable[[Path], None] = lambda raw: None):
     def cmd(tmp: Path) -> list[str]:
         raw = tmp / "raw"
         raw.mkdir()
@@ -167,8 +173,9 @@ def qa(edit: Callable[[list, list], None]):
                  for i in range(6)]
         test = [{"id": f"t{i}", "question": f"问题{i}", "passages": [{"passage": "一段话"}]} for i in range(3)]
         edit(train, test)
-        (raw / "train.json").write_text(json.dumps(train, ensure_ascii=False))
+        (raw / "train.json").write_text(json.dumps(train))          # \\u escapes: a lone surrogate stays writable
         (raw / "test.json").write_text(json.dumps(test, ensure_ascii=False))
+        raw_edit(raw)
         return ["pipelines/qa/preprocess.py", "--source", "raw", "--out", str(tmp / "processed"),
                 "--set", f"raw_dir={raw}"]
     return cmd
@@ -196,6 +203,31 @@ def nl2sql(edit: Callable[[Path], None], *sets: str):
     return cmd
 
 
+def cail(edit: Callable[[Path], None]):
+    def cmd(tmp: Path) -> list[str]:
+        from kexue.cail2019 import sample
+        raw = tmp / "raw"
+        sample.generate(raw, seed=1, n_train_docs=12, n_test_docs=3)
+        edit(raw)
+        return ["pipelines/cail2019/preprocess.py", "--source", "raw", "--out", str(tmp / "processed"),
+                "--set", f"raw_dir={raw}"]
+    return cmd
+
+
+def replace_in(path: Path, old: str, new: str, count: int = 1) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, old
+    path.write_text(text.replace(old, new, count), encoding="utf-8")
+
+
+def clash_table(raw: Path) -> None:
+    """Append to val's tables a train table's id with a renamed first column."""
+    table = json.loads((raw / "train" / "train.tables.json").read_text(encoding="utf-8").splitlines()[0])
+    table["header"][0] += "X"
+    with open(raw / "val" / "val.tables.json", "a", encoding="utf-8") as f:
+        f.write(json.dumps(table, ensure_ascii=False) + "\n")
+
+
 def edit_json_line(path: Path, lineno: int, change: Callable[[dict], None]) -> None:
     lines = path.read_text(encoding="utf-8").splitlines()
     obj = json.loads(lines[lineno - 1])
@@ -213,6 +245,29 @@ OTHER_CASES = [
          ("train.json", "'question'", "non-empty"), not_written=("processed/manifest.json",)),
     Case("qa: more folds than questions", qa_folds(10), ("6 distinct training questions", "10 folds", "lower folds.k"),
          not_written=("processed/folds.npy",)),
+    Case("qa: lone surrogate escape", qa(lambda train, test: train[3].update(question="问题\ud83d")),
+         ("train.json", "entry 3", "question", "lone surrogate"), not_written=("processed/manifest.json",)),
+    Case("qa: tab inside a test id", qa(lambda train, test: test[0].update(id="t\t0")),
+         ("test.json", "entry 0", "field 'id'", "control characters"), not_written=("processed/manifest.json",)),
+    Case("qa: empty test file", qa(lambda train, test: test.clear()),
+         ("test.json", "no test questions"), not_written=("processed/manifest.json",)),
+    Case("qa: a folder named like a training file", qa(lambda train, test: None,
+                                                       lambda raw: (raw / "train_b.json").mkdir()),
+         ("train_b.json", "is a folder"), not_written=("processed/manifest.json",)),
+    Case("nl2sql: number of 5000 digits", nl2sql(lambda raw: replace_in(
+        raw / "train" / "train.json", "{", '{"extra": ' + "1" * 5000 + ", ")),
+         ("train.json:1", "unreadable JSON value"), not_written=("processed/manifest.json",)),
+    Case("nl2sql: empty val file", nl2sql(lambda raw: (raw / "val" / "val.json").write_text("")),
+         ("val.json", "no questions"), not_written=("processed/manifest.json",)),
+    Case("nl2sql: a table id in train and val with other columns", nl2sql(clash_table),
+         ("train.tables.json and ", "val.tables.json", "names different tables"), not_written=("processed/manifest.json",)),
+    Case("nl2sql: missing BERT folder", nl2sql(lambda raw: None, "bert=/no/such/bert"),
+         ("bert=/no/such/bert", "does not exist"), not_written=("processed/manifest.json",)),
+    Case("cail: lone surrogate in a sentence", cail(lambda raw: replace_in(raw / "train.json", '"sentence": "',
+                                                                          '"sentence": "\\udc00')),
+         ("train.json:1", "document 0", "lone surrogate"), not_written=("processed/manifest.json",)),
+    Case("cail: arrays nested 100,000 deep", cail(lambda raw: (raw / "test.json").write_text("[" * 100000 + "]" * 100000)),
+         ("test.json:1", "unreadable JSON value"), not_written=("processed/manifest.json",)),
     Case("nl2sql: empty question", nl2sql(lambda raw: edit_json_line(
         raw / "train" / "train.json", 3, lambda q: q.update(question=""))),
          ("train.json:3", "'question' is empty"), not_written=("processed/manifest.json",)),

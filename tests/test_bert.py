@@ -293,7 +293,8 @@ def test_google_checkpoint_matches_numpy_reference(tmp_path, weights, reference)
     np.testing.assert_allclose(seq, reference[0], atol=1e-4)
     np.testing.assert_allclose(pooled, reference[1], atol=1e-4)
     seq2, _ = run(load_backbone(d / "bert_model.ckpt"))                 # the prefix itself works too
-    np.testing.assert_allclose(seq2, seq, atol=1e-6)
+    # one checkpoint loaded twice: float32 sums in a busy machine's thread order differ by ~1e-6
+    np.testing.assert_allclose(seq2, seq, atol=1e-5)
 
 
 def test_google_checkpoint_errors_name_the_problem(tmp_path, weights):
@@ -343,7 +344,7 @@ def test_random_backbone_and_keras_preset_round_trip(tmp_path):
     assert seq.shape == (2, 10, 16) and pooled.shape == (2, 16)
     backbone.save_to_preset(str(tmp_path / "preset"))
     assert read_config(tmp_path / "preset")["format"] == "keras"
-    np.testing.assert_allclose(run(load_backbone(tmp_path / "preset"))[0], seq, atol=1e-6)
+    np.testing.assert_allclose(run(load_backbone(tmp_path / "preset"))[0], seq, atol=1e-5)
 
 
 @needs_models

@@ -182,10 +182,12 @@ def test_read_squad_errors(tmp_path, change, message):
 
 
 @needs_qa
-@pytest.mark.parametrize("name, n", [("cmrc2018_dev.json", 3219), ("cmrc2018_trial.json", 1002)])
-def test_real_cmrc(name, n):
+@pytest.mark.parametrize("name, n, blank", [("cmrc2018_dev.json", 3219, 0), ("cmrc2018_trial.json", 1000, 2)])
+def test_real_cmrc(name, n, blank):
     got = data.read_squad(QA / "cmrc2018" / name)
     assert len(got) == n and len({e["id"] for e in got}) == n
+    assert all(e["question"].strip() for e in got)
+    assert (f"{blank} questions with a blank question text skipped" in (got.note or "")) == bool(blank)
     for e in got:
         p = e["passages"][0]
         assert p["passage"][p["answer_start"]:].startswith(p["answer"]) and p["answer"] == e["answers"][0]

@@ -141,6 +141,10 @@ def read_documents(path, tags=None, labelled: bool = True, text: str | None = No
             document = json.loads(line)
         except json.JSONDecodeError as e:
             raise CAILDataError(f"{where}: malformed JSON at column {e.colno}: {e.msg}") from None
+        except (ValueError, RecursionError) as e:      # a number of > 4300 digits, arrays nested past the stack
+            raise CAILDataError(f"{where}: unreadable JSON value ({type(e).__name__}: {str(e)[:80]})") from None
+        if (bad := io.unencodable(document, line)) is not None:
+            raise CAILDataError(f"{where}: {bad}")
         if not isinstance(document, list):
             raise CAILDataError(f"{where}: expected a JSON list of sentences [{{labels, sentence}}, ...], got "
                                 f"{type(document).__name__} {_clip(line)}")

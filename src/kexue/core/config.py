@@ -48,6 +48,8 @@ def load(path) -> dict:
         cfg = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader) or {}
     except FileNotFoundError:
         raise ConfigError(f"{path}: config file not found") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: a folder, not a config file (name a .yaml file in it)") from None
     except UnicodeDecodeError as e:
         raise ConfigError(f"{path}: not UTF-8 (byte {e.object[e.start:e.start + 1]!r} at offset {e.start}); "
                           f"save it as UTF-8") from None
@@ -135,8 +137,10 @@ def check(cfg: dict, defaults: dict, path, origin: dict | None = None) -> None:
     bad = schema.problems(cfg, defaults, comp=Path(path).parent.name)
     if bad:
         origin = origin or {}
-        lines = [f"  {key} = {value!r} ({origin.get(key, 'in the file')}): expected {expected}"
-                 for key, value, expected in bad]
+        def where(key):                 # "a and b" for a pairing rule: where each part came from
+            said = [origin[k] for k in key.split(" and ") if k in origin]
+            return "; ".join(said) or "in the file"
+        lines = [f"  {key} = {value!r} ({where(key)}): expected {expected}" for key, value, expected in bad]
         raise ConfigError(f"{path}: {len(bad)} bad value{'s' if len(bad) > 1 else ''}:\n"
                           + "\n".join(lines) + "\nFix the file or the override (KEY=VALUE on the make line).")
 

@@ -9,6 +9,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -102,6 +103,32 @@ def reinstate_or_write_json(manifest, obj: Any) -> None:
     else:
         write_json(manifest, obj)
         stale.unlink(missing_ok=True)
+
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
+def unencodable(obj: Any, text: str) -> str | None:
+    """Where parsed JSON `obj` (from `text`) holds a string UTF-8 cannot store: a lone surrogate escape such as
+    "\\ud83d" (half an emoji), which reads fine and crashes the first write. None when there is none (only text
+    with such an escape is walked, so clean files cost a regex scan)."""
+    if not _SURROGATE_ESCAPE.search(text):
+        return None
+    stack = [(obj, "")]
+    while stack:
+        node, where = stack.pop()
+        if isinstance(node, str):
+            try:
+                node.encode("utf-8")
+            except UnicodeEncodeError as e:
+                return (f"field '{where or '(value)'}' holds the lone surrogate {node[e.start:e.end]!r} (half of a "
+                        f"\\ud83d\\ude00-style pair), which is not text; fix or remove it")
+        elif isinstance(node, dict):
+            stack.extend((v, f"{where}.{k}" if where else str(k)) for k, v in node.items())
+            stack.extend((k, f"{where}.<key {k!r}>") for k in node if isinstance(k, str))
+        elif isinstance(node, list):
+            stack.extend((v, f"{where}[{i}]") for i, v in enumerate(node))
+    return None
 
 
 def read_json(path) -> Any:

@@ -130,6 +130,16 @@ RULES: dict[str, Check] = {
 }
 
 
+# values that are each fine alone but not together: (keys, test on their values, what is expected)
+TOGETHER: list[tuple[tuple[str, ...], Callable[..., bool], str]] = [
+    (("encode.p_stride", "encode.p_max"), lambda stride, p_max: stride <= p_max,
+     "p_stride <= p_max (windows that skip characters lose answers)"),
+    (("p_stride", "p_max"), lambda stride, p_max: stride <= p_max,
+     "p_stride <= p_max (windows that skip characters lose answers)"),
+    (("epochs_ce", "epochs_f1"), lambda a, b: a + b >= 1, "at least one epoch in all (epochs_ce + epochs_f1 >= 1)"),
+]
+
+
 def _type_check(default) -> Check | None:
     """What the file's own value says the key takes (None where the file is no guide: null, sections)."""
     if default is None or isinstance(default, dict):
@@ -187,4 +197,10 @@ def problems(cfg: dict, defaults: dict, comp: str = "") -> list[tuple[str, Any, 
                 continue                           # lr: 1 where the file says 0.001
         if check is not None and not check.ok(value):
             out.append((key, value, check.expected))
+    if out:
+        return out                      # one value wrong alone: its own message says more than a pairing rule
+    for keys, test, expected in TOGETHER:
+        values = [get_dotted(cfg, k, _MISSING) for k in keys]
+        if all(v is not _MISSING and _is_num(v) for v in values) and not test(*values):
+            out.append((" and ".join(keys), tuple(values), expected))
     return out

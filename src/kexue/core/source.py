@@ -49,9 +49,20 @@ def ensure_sample(cfg: dict, generate) -> None:
     io.write_json(marker, settings)
 
 
+def regular_files(paths, what: str) -> list[Path]:
+    """The sorted paths, all of them plain readable files: a folder or a broken or looping link named like an
+    input stops the run instead of being left out quietly (which would train on part of the data)."""
+    out = sorted(paths)
+    for p in out:
+        if not p.is_file():
+            kind = "a folder" if p.is_dir() else "a broken or looping link" if p.is_symlink() else "not a plain file"
+            raise SystemExit(f"error: {p} matches {what}'s name but is {kind}; move it away or fix it")
+    return out
+
+
 def one_file(root: Path, pattern: str, what: str, required: bool) -> str | None:
     """The single file under root matching the glob pattern (None when optional and absent)."""
-    matches = sorted(p for p in Path(root).glob(pattern) if p.is_file())
+    matches = regular_files(Path(root).glob(pattern), f"the {what}")
     if len(matches) > 1:
         raise SystemExit(f"error: {root}/{pattern} matches {len(matches)} files ({', '.join(m.name for m in matches)}); "
                          f"the {what} must be one file: rename the others or set data.raw.{what}")
@@ -63,8 +74,8 @@ def one_file(root: Path, pattern: str, what: str, required: bool) -> str | None:
 def preprocess_main(description: str, comp: str, stages, errors, hint: str = "") -> None:
     """The preprocess stage's command line, the same for every competition: resolve configs/<comp>/data.yaml
     (or --config) with --set overrides, then write only the source stamp (--stamp, what make watches) or run
-    stages.preprocess(cfg, out, source). A data error (`errors`) ends the run with its message, and with `hint` where the error says skipping
-    would help (`skippable`)."""
+    stages.preprocess(cfg, out, source). A data error (`errors`) ends the run with its message, and with `hint`
+    where the error says skipping would help (`skippable`); an OSError with the path and the reason."""
     import argparse
 
     from . import config
@@ -80,17 +91,19 @@ def preprocess_main(description: str, comp: str, stages, errors, hint: str = "")
         cfg = config.resolve(args.config, args.set)
     except config.ConfigError as e:
         raise SystemExit(f"error: {e}") from None
-    if args.stamp:
-        io.write_json_if_changed(args.stamp, stages.source_stamp(cfg, args.source))
-        return
-    for tmp in io.remove_stale_temporaries(args.out):
-        print(f"[{comp}] removed {tmp}, a temporary file left by a killed run", flush=True)
     try:
+        if args.stamp:
+            io.write_json_if_changed(args.stamp, stages.source_stamp(cfg, args.source))
+            return
+        for tmp in io.remove_stale_temporaries(args.out):
+            print(f"[{comp}] removed {tmp}, a temporary file left by a killed run", flush=True)
         stages.preprocess(cfg, args.out, args.source)
     except errors as e:
         raise SystemExit(f"error: {e}{hint if getattr(e, 'skippable', False) else ''}") from None
     except OSError as e:  # a read-only or full DATA_DIR, a vanished file: the path and the reason, no traceback
         import errno
-        hint = "; stage outputs go under DATA_DIR, which must be a writable folder with free space" \
+        if e.strerror is None:                      # raised with a whole sentence of our own
+            raise SystemExit(f"error: {e}") from None
+        why = "; stage outputs go under DATA_DIR, which must be a writable folder with free space" \
             if e.errno in (errno.EROFS, errno.EACCES, errno.EPERM, errno.ENOSPC) else ""
-        raise SystemExit(f"error: {e.filename or args.out}: {e.strerror or e}{hint}") from None
+        raise SystemExit(f"error: {e.filename or args.out}: {e.strerror}{why}") from None

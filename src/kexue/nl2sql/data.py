@@ -129,6 +129,10 @@ def iter_json_lines(path, error=NL2SQLDataError):
         except json.JSONDecodeError as e:
             raise error(f"{path}:{n}: malformed JSON at column {e.colno}: {e.msg} (line starts "
                         f"{line[:60]!r})") from None
+        except (ValueError, RecursionError) as e:      # a number of > 4300 digits, arrays nested past the stack
+            raise error(f"{path}:{n}: unreadable JSON value ({type(e).__name__}: {str(e)[:80]})") from None
+        if (bad := io.unencodable(obj, line)) is not None:
+            raise error(f"{path}:{n}: {bad}")
         if not isinstance(obj, dict):
             raise error(f"{path}:{n}: expected a JSON object per line, got {type(obj).__name__}")
         yield n, obj
@@ -262,6 +266,9 @@ def load(files: dict, split: str, labelled: bool | None):
     f = files[split]
     tables = read_tables(f["tables"])
     questions = read_questions(f["questions"], tables, labelled=labelled)
+    if not questions:
+        raise NL2SQLDataError(f"{f['questions']}: no questions (the file is empty); the {split} split needs some, "
+                              f"or leave the split out of the data config")
     return questions, tables
 
 

@@ -100,8 +100,12 @@ def report_lines(result: dict) -> list[str]:
 def _sqls(path, tables):
     """SQLs of a file in either format: answer lines (standard.json, a submission) or question lines."""
     from . import data
-    with open(path, encoding="utf-8") as f:
-        first = next((line for line in f if line.strip()), "{}")
+    try:
+        with open(path, encoding="utf-8") as f:
+            first = next((line for line in f if line.strip()), "{}")
+    except (OSError, UnicodeDecodeError) as e:
+        raise data.NL2SQLDataError(f"{path}: cannot be read as UTF-8 text ({type(e).__name__}: "
+                                   f"{getattr(e, 'strerror', None) or e})") from None
     if '"question"' in first:
         return [(q["table_id"], q.get("sql")) for q in data.read_questions(path, tables, labelled=True)]
     return [(a["table_id"], a["sql"]) for a in data.read_answers(path, tables)]
@@ -124,15 +128,15 @@ def main(argv=None) -> int:
     try:
         tables = data.read_tables(args.tables) if args.tables else None
         gold, pred = _sqls(args.gold, tables), _sqls(args.pred, tables)
+        executor = Executor(tables, args.db) if tables is not None else None
     except data.NL2SQLDataError as e:
-        raise SystemExit(f"error: {e}")
+        raise SystemExit(f"error: {e}") from None
     if len(gold) != len(pred):
         raise SystemExit(f"error: {args.gold} has {len(gold)} lines but {args.pred} has {len(pred)}")
     bad = next((i for i, (g, q) in enumerate(zip(gold, pred)) if g[0] != q[0]), None)
     if bad is not None:
         raise SystemExit(f"error: line {bad + 1}: table_id {pred[bad][0]} in {args.pred} but {gold[bad][0]} in "
                          f"{args.gold}; the files are not in the same order")
-    executor = Executor(tables, args.db) if tables is not None else None
     result = evaluate([g[1] for g in gold], [q[1] for q in pred], [g[0] for g in gold], executor, args.value_compare)
     print("\n".join(report_lines(result)))
     return 0

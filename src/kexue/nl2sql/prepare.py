@@ -51,7 +51,13 @@ def source_stamp(cfg: dict, source: str = "auto") -> dict:
     kind, files = split_files(cfg, source)
     stamp = source_stamp_of(kind, cfg, files)
     if cfg.get("bert"):
-        stamp["bert"] = sorted((p.name, p.stat().st_size) for p in Path(cfg["bert"]).iterdir())
+        bert = Path(cfg["bert"])
+        if not bert.is_dir() and not Path(f"{bert}.index").is_file():
+            raise NL2SQLDataError(f"bert={bert}: {'a file, not a folder' if bert.exists() else 'does not exist'}; "
+                                  f"NL_BERT / data.bert names the downloaded checkpoint's folder (Hugging Face or "
+                                  f"Google TF)")
+        files = sorted(bert.iterdir()) if bert.is_dir() else sorted(bert.parent.glob(f"{bert.name}*"))
+        stamp["bert"] = [(f.name, f.stat().st_size) for f in files]
     return stamp
 
 
@@ -90,6 +96,10 @@ def sample_vocab(question_sets, table_sets) -> list[str]:
 
 # ---------------------------------------------------------------- 1. preprocess
 
+def _comparable(table: dict) -> tuple:
+    return tuple(table["header"]), tuple(table["types"])
+
+
 def _encode_naming_files(files: dict, splits, questions, tables, tok, enc_args, **kw):
     """encode(), with its errors prefixed by the tables files they concern."""
     try:
@@ -125,7 +135,10 @@ def preprocess(cfg: dict, out_dir, source: str = "auto") -> dict:
     io.retire(out_dir / "manifest.json")    # nothing downstream trusts the folder until the new manifest is in
     if cfg.get("bert"):
         from ..bert.checkpoint import read_config
-        bert_cfg = read_config(cfg["bert"])
+        try:
+            bert_cfg = read_config(cfg["bert"])
+        except (OSError, ValueError) as e:         # the loader's own sentence: what is missing or malformed
+            raise NL2SQLDataError(f"bert={cfg['bert']}: {e}") from None
         backbone = {"kind": "pretrained", "path": str(Path(cfg["bert"]).resolve()),
                     "config": bert_cfg, "max_len": int(bert_cfg["max_sequence_length"])}
     else:
@@ -138,6 +151,12 @@ def preprocess(cfg: dict, out_dir, source: str = "auto") -> dict:
     enc_args = {"max_len": max_len, "max_header_tokens": int(cfg["max_header_tokens"])}
     labelled_q = loaded["train"][0] + loaded["val"][0]
     tables = {**loaded["train"][1], **loaded["val"][1]}
+    clash = [t for t in loaded["train"][1].keys() & loaded["val"][1].keys()
+             if _comparable(loaded["train"][1][t]) != _comparable(loaded["val"][1][t])]
+    if clash:      # one would silently replace the other: its questions would get the other table's columns
+        raise NL2SQLDataError(f"{files['train']['tables']} and {files['val']['tables']}: table id '{clash[0]}'"
+                              f"{f' (and {len(clash) - 1} more)' if len(clash) > 1 else ''} names different tables "
+                              f"in the two files; table ids must be unique across train and val")
     labelled = _encode_naming_files(files, ("train", "val"), labelled_q, tables, tok, enc_args, progress=True)
     labelled.save(out_dir / "labelled.enc.npz")
     stats = labelled.stats

@@ -109,6 +109,11 @@ def _elements(text: str, path: Path):
                     raise _Cut(index, pos, f"entry {index} is cut off ({e.msg} at the end of the file)") from None
                 raise QADataError(f"{path}:{e.lineno}: entry {index}: malformed JSON at column {e.colno}: "
                                   f"{e.msg}") from None
+            except (ValueError, RecursionError) as e:  # a number of > 4300 digits, arrays nested past the stack
+                raise QADataError(f"{path}: {_position(text, pos)}: entry {index}: unreadable JSON value "
+                                  f"({type(e).__name__}: {str(e)[:80]})") from None
+            if (bad := io.unencodable(obj, text[pos:end])) is not None:
+                raise QADataError(f"{path}: {_position(text, pos)}: entry {index}: {bad}")
             yield index, pos, obj
             index += 1
             pos = _WS.match(text, end).end()
@@ -141,6 +146,9 @@ def _check_entry(obj, where, labelled: bool) -> dict:
     qid = obj["id"]
     if isinstance(qid, bool) or not isinstance(qid, (str, int)) or not str(qid).strip():
         raise QADataError(f"{where()}: field 'id' must be a non-empty string (or an integer), got {qid!r}")
+    if str(qid) != str(qid).strip() or any(not c.isprintable() for c in str(qid)):
+        raise QADataError(f"{where()}: field 'id' {str(qid)!r} has spaces at its ends or control characters (tabs, "
+                          f"line breaks); the submission is tab-separated, one line a question")
     if not isinstance(obj["question"], str) or not obj["question"].strip():
         raise QADataError(f"{where()}: field 'question' must be a non-empty string, got {_show(str(obj['question']))}")
     passages = obj["passages"]
@@ -250,13 +258,18 @@ def read_squad(path, traditional: bool = False) -> Entries:
     that each answer's offset still points at it. `.note` counts the repairs."""
     path = Path(path)
     try:
-        data = json.loads(_read_text(path))
+        text = _read_text(path)
+        data = json.loads(text)
     except json.JSONDecodeError as e:
         raise QADataError(f"{path}:{e.lineno}: malformed JSON at column {e.colno}: {e.msg}") from None
+    except (ValueError, RecursionError) as e:          # a number of > 4300 digits, arrays nested past the stack
+        raise QADataError(f"{path}: unreadable JSON value ({type(e).__name__}: {str(e)[:80]})") from None
+    if (bad := io.unencodable(data, text)) is not None:
+        raise QADataError(f"{path}: {bad}")
     if not isinstance(data, dict) or not isinstance(data.get("data"), list):
         raise QADataError(f"{path}: expected SQuAD JSON {{\"data\": [{{\"paragraphs\": [{{\"context\", \"qas\"}}]}}]}}")
     convert = _t2s() if traditional else None
-    out, first_seen, repaired, outside = Entries(), {}, 0, 0
+    out, first_seen, repaired, outside, blank = Entries(), {}, 0, 0, []
 
     def need(obj, key, kind, field, where):
         if not isinstance(obj, dict) or key not in obj:
@@ -276,6 +289,9 @@ def read_squad(path, traditional: bool = False) -> Entries:
                 qid = need(qa, "id", (str, int), field_q, f"{path}: entry {n}")
                 where = f"{path}: entry {n} (id {str(qid)!r})"
                 question = need(qa, "question", str, field_q, where)
+                if not question.strip():         # CMRC 2018 trial has one (TRIAL_776_QUERY_4): skipped, counted
+                    blank.append(str(qid))
+                    continue
                 texts, answer, answer_start = [], "", -1
                 for k, ans in enumerate(need(qa, "answers", list, field_q, where)):
                     text = need(ans, "text", str, f"{field_q}.answers[{k}]", where)
@@ -307,10 +323,12 @@ def read_squad(path, traditional: bool = False) -> Entries:
                 out.append({"id": str(qid), "question": convert(question) if convert else question,
                             "passages": [{"passage": simple, "answer": answer, "answer_start": answer_start}],
                             "answers": texts})
-    if repaired or outside:
+    if repaired or outside or blank:
         out.note = (f"{path}: {len(out)} questions; {repaired} answer offsets did not point at their text and were "
                     f"moved to its nearest occurrence; {outside} annotator answers are not in their context (kept "
-                    f"in 'answers' for the metric only)")
+                    f"in 'answers' for the metric only)"
+                    + (f"; {len(blank)} questions with a blank question text skipped (ids {', '.join(blank[:5])})"
+                       if blank else ""))
     return out
 
 

@@ -21,6 +21,7 @@ vector too), the vocabulary `encode` maps words with.
 from __future__ import annotations
 
 import json
+import pickle
 import re
 import zlib
 from collections import Counter
@@ -110,14 +111,23 @@ def load_word_vectors(path, binary: bool | None = None, limit: int | None = None
         else:
             from gensim.models import KeyedVectors
             kv = KeyedVectors.load_word2vec_format(str(path), binary=binary, limit=limit)
-    except (ValueError, IndexError, EOFError, UnicodeDecodeError, KeyError, AttributeError, OSError) as e:
+    except (ValueError, IndexError, EOFError, UnicodeDecodeError, KeyError, AttributeError, OSError,
+            pickle.UnpicklingError) as e:
         kind = "gensim save" if path.suffix in (".model", ".kv") else "binary" if binary else "text"
         raise QADataError(f"{path}: not a readable word2vec {kind} file ({type(e).__name__}: {e}); text files "
                           f"start with a 'count dimension' line; binary=True reads the C tool's binary files") from None
     words = list(kv.index_to_key)[:limit]
     if not words:
         raise QADataError(f"{path}: no word vectors in the file")
-    return _with_specials(words, np.asarray(kv.vectors[:len(words)]))
+    if holes := [i for i, w in enumerate(words) if not isinstance(w, str)]:   # gensim's slot for a repeated word
+        raise QADataError(f"{path}: {len(holes)} word{'s are' if len(holes) > 1 else ' is'} listed twice (the first repeat is vector {holes[0] + 1}); "
+                          f"each word needs one vector: remove the repeats")
+    vectors = np.asarray(kv.vectors[:len(words)])
+    if not np.isfinite(vectors).all():
+        bad = int(np.flatnonzero(~np.isfinite(vectors).all(1))[0])
+        raise QADataError(f"{path}: the vector of word {words[bad]!r} (vector {bad + 1}) holds nan or inf; fix the "
+                          f"file, or drop the word")
+    return _with_specials(words, vectors)
 
 
 def _with_specials(words: list[str], vectors: np.ndarray) -> tuple[list[str], np.ndarray]:

@@ -18,7 +18,7 @@ import numpy as np
 
 from ..core import io
 from ..core.folds import assign_folds
-from ..core.source import ensure_sample, one_file
+from ..core.source import ensure_sample, one_file, regular_files
 from ..core.source import source_stamp as stamp
 from . import data, sample
 from .data import load_entries, question_groups, say
@@ -59,7 +59,7 @@ def source_files(cfg: dict, source: str = "auto") -> tuple[str, dict]:
         return "files", {"train": train, "test": _spec(f["test"], "test") if f.get("test") else None,
                          "gold": f.get("gold")}
     raw, pat = Path(cfg["raw_dir"]), cfg["raw"]
-    train = sorted(p for p in raw.glob(pat["train"]) if p.is_file()) if raw.is_dir() else []
+    train = regular_files(raw.glob(pat["train"]), "the training files") if raw.is_dir() else []
     if source == "raw" or (source == "auto" and train):
         if not train:
             raise SystemExit(f"error: no training file {raw}/{pat['train']} (the layout: {raw}/train.json, "
@@ -126,6 +126,9 @@ def preprocess(cfg: dict, out_dir, source: str = "auto") -> dict:
         train += entries
         say(f"train: {len(entries)} questions, {sum(len(e['passages']) for e in entries)} passages ({spec['path']})")
     test = list(read_source(files["test"], False, cfg.get("on_truncated", "error"))) if files["test"] else []
+    if files["test"] and not test:
+        raise SystemExit(f"error: {files['test']['path']}: no test questions (the file holds none); there would be "
+                         f"nothing to predict. Leave files.test out for cross-validation only")
     if files["test"]:
         say(f"test: {len(test)} questions, {sum(len(e['passages']) for e in test)} passages ({files['test']['path']})")
     else:

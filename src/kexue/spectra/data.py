@@ -108,6 +108,10 @@ def read_index(path, labelled: bool) -> tuple[list[str], list[str] | None]:
         sid = row[id_col].strip()
         if not sid:
             raise SpectraDataError(f"{path} line {lineno}: field 'id' is empty")
+        if sid in (".", "..") or any(c in sid for c in "/\\,") or not sid.isprintable():
+            raise SpectraDataError(f"{path} line {lineno}: field 'id' {sid!r} is not a plain file name (the spectrum "
+                                   f"is read from <data folder>/<id>.txt): no '/', '\\', ',', '..' or control "
+                                   f"characters")
         if sid in seen:
             raise SpectraDataError(f"{path} line {lineno}: id '{sid}' duplicates line {seen[sid]}")
         seen[sid] = lineno

@@ -78,6 +78,10 @@ def make_folds(store_dir, n_folds: int, seed: int) -> np.ndarray:
 
 def make_features(store_dir, out_dir, params: dict) -> None:
     manifest = io.read_json(Path(store_dir) / "manifest.json")
+    if manifest["n_values"] != len(features.WAVE):       # the lines and bands sit at fixed LAMOST wavelengths
+        raise SystemExit(f"error: {store_dir}/manifest.json: the store holds {manifest['n_values']} fluxes a "
+                         f"spectrum; the hand-crafted features read the {len(features.WAVE)} LAMOST wavelengths "
+                         f"(3690-9100 Å). Use the CNN alone (SP_MODELS=cnn) on other grids")
     out_dir = Path(out_dir)
     hashes = {}
     for name in manifest["sets"]:
