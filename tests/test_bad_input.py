@@ -245,6 +245,10 @@ OTHER_CASES = [
          ("train.json", "'question'", "non-empty"), not_written=("processed/manifest.json",)),
     Case("qa: more folds than questions", qa_folds(10), ("6 distinct training questions", "10 folds", "lower folds.k"),
          not_written=("processed/folds.npy",)),
+    Case("qa: a data config without raw_dir", lambda tmp: (
+        (tmp / "qa").mkdir(), (tmp / "qa" / "data.yaml").write_text("sample_dir: x\n"),
+        ["pipelines/qa/preprocess.py", "--config", str(tmp / "qa" / "data.yaml"), "--out", str(tmp / "processed")])[-1],
+         ("data.yaml: no ", "'raw_dir'", "copy them from configs/qa/data.yaml"), not_written=("processed",)),
     Case("qa: lone surrogate escape", qa(lambda train, test: train[3].update(question="问题\ud83d")),
          ("train.json", "entry 3", "question", "lone surrogate"), not_written=("processed/manifest.json",)),
     Case("qa: tab inside a test id", qa(lambda train, test: test[0].update(id="t\t0")),

@@ -89,6 +89,12 @@ def preprocess_main(description: str, comp: str, stages, errors, hint: str = "")
     args = p.parse_args()
     try:
         cfg = config.resolve(args.config, args.set)
+        default = Path(f"configs/{comp}/data.yaml")
+        if Path(args.config).resolve() != default.resolve() and default.exists():
+            missing = sorted(set(config.load(default)) - set(cfg) - {"profiles"})
+            if missing:   # a user's data config: the stages read every key the default one has
+                raise config.ConfigError(f"{args.config}: no {', '.join(map(repr, missing))} (keys every data "
+                                         f"config has); copy {'it' if len(missing) == 1 else 'them'} from {default}")
     except config.ConfigError as e:
         raise SystemExit(f"error: {e}") from None
     try:
