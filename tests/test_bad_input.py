@@ -270,6 +270,9 @@ OTHER_CASES = [
     Case("cail: lone surrogate in a sentence", cail(lambda raw: replace_in(raw / "train.json", '"sentence": "',
                                                                           '"sentence": "\\udc00')),
          ("train.json:1", "document 0", "lone surrogate"), not_written=("processed/manifest.json",)),
+    Case("cail: a key twice in one sentence", cail(lambda raw: replace_in(raw / "train.json", '"sentence": "',
+                                                                         '"labels": [], "sentence": "')),
+         ("train.json:1", "document 0", "key 'labels' appears twice"), not_written=("processed/manifest.json",)),
     Case("cail: arrays nested 100,000 deep", cail(lambda raw: (raw / "test.json").write_text("[" * 100000 + "]" * 100000)),
          ("test.json:1", "unreadable JSON value"), not_written=("processed/manifest.json",)),
     Case("nl2sql: empty question", nl2sql(lambda raw: edit_json_line(

@@ -138,7 +138,7 @@ def read_documents(path, tags=None, labelled: bool = True, text: str | None = No
     for n, line in _lines(path, text):
         where = f"{path}:{n}: document {len(out)}"
         try:
-            document = json.loads(line)
+            document = json.loads(line, object_pairs_hook=io.unique_keys)
         except json.JSONDecodeError as e:
             raise CAILDataError(f"{where}: malformed JSON at column {e.colno}: {e.msg}") from None
         except (ValueError, RecursionError) as e:      # a number of > 4300 digits, arrays nested past the stack

@@ -105,6 +105,20 @@ def reinstate_or_write_json(manifest, obj: Any) -> None:
         stale.unlink(missing_ok=True)
 
 
+class DuplicateKeyError(ValueError):
+    pass
+
+
+def unique_keys(pairs: list[tuple[str, Any]]) -> dict:
+    """json object_pairs_hook: a key given twice in one object is an error (json keeps the last silently)."""
+    out = {}
+    for key, value in pairs:
+        if key in out:
+            raise DuplicateKeyError(f"key {key!r} appears twice in one object; JSON readers keep only the last")
+        out[key] = value
+    return out
+
+
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 
 

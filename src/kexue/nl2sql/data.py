@@ -125,7 +125,7 @@ def iter_json_lines(path, error=NL2SQLDataError):
         if not line.strip():
             continue
         try:
-            obj = json.loads(line)
+            obj = json.loads(line, object_pairs_hook=io.unique_keys)
         except json.JSONDecodeError as e:
             raise error(f"{path}:{n}: malformed JSON at column {e.colno}: {e.msg} (line starts "
                         f"{line[:60]!r})") from None

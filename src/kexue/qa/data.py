@@ -30,7 +30,7 @@ import numpy as np
 from ..core import io
 
 REQUIRED = ("id", "question", "passages")
-_decoder = json.JSONDecoder()
+_decoder = json.JSONDecoder(object_pairs_hook=io.unique_keys)
 _WS = re.compile(r"[ \t\n\r]*")
 
 
