@@ -265,6 +265,8 @@ OTHER_CASES = [
          ("val.json", "no questions"), not_written=("processed/manifest.json",)),
     Case("nl2sql: a table id in train and val with other columns", nl2sql(clash_table),
          ("train.tables.json and ", "val.tables.json", "names different tables"), not_written=("processed/manifest.json",)),
+    Case("nl2sql: a .db that is not a database", nl2sql(lambda raw: (raw / "val" / "val.db").write_text("garbage")),
+         ("val.db", "cannot be read as a sqlite database"), not_written=("processed/manifest.json",)),
     Case("nl2sql: missing BERT folder", nl2sql(lambda raw: None, "bert=/no/such/bert"),
          ("bert=/no/such/bert", "does not exist"), not_written=("processed/manifest.json",)),
     Case("cail: lone surrogate in a sentence", cail(lambda raw: replace_in(raw / "train.json", '"sentence": "',

@@ -126,6 +126,9 @@ def preprocess(cfg: dict, out_dir, source: str = "auto") -> dict:
                 raise SystemExit(f"error: {files[split][what]} not found ({split} {what}); the layout is "
                                  f"{cfg['raw_dir']}/{split}/{split}.json, {split}.tables.json[, {split}.db]")
         loaded[split] = load(files, split, labelled=split != "test")
+        if files[split].get("db") and Path(files[split]["db"]).exists():   # a bad .db would only show at scoring
+            from .sql import Executor
+            Executor(loaded[split][1], files[split]["db"])._open_db()
         print(f"[nl2sql] {split}: {len(loaded[split][0])} questions on {len(loaded[split][1])} tables "
               f"({files[split]['questions']})", flush=True)
     for need in ("train", "val"):
