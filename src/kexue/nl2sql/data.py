@@ -209,7 +209,8 @@ def read_questions(path, tables: dict | None = None, labelled: bool | None = Non
             try:
                 q = {**q, "sql": check_sql(q["sql"], len(table["header"]) if table else None)}
             except SQLFieldError as e:
-                raise NL2SQLDataError(f"{where}: field 'sql.{e.field}': {e.message}") from None
+                field = e.field if e.field == "sql" else f"sql.{e.field}"
+                raise NL2SQLDataError(f"{where}: field '{field}': {e.message}") from None
         elif labelled:
             raise NL2SQLDataError(f"{where}: missing field 'sql' in a labelled file (test questions are the "
                                   f"only unlabelled ones)")
