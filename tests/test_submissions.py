@@ -112,13 +112,16 @@ def test_spectra_ids_not_in_the_index_are_refused_even_with_a_fallback(tiny_raw,
 
 
 def test_spectra_invalid_submission_leaves_the_previous_file(tiny_raw, data_cfg, tmp_path):
-    """An id holding a comma cannot make an `id,type` line: the in-memory check stops it before any write."""
-    (tiny_raw / "first_test_index_20180131.csv").write_text('id\n5000\n5001\n5002\n"5003,x"\n')
-    (tiny_raw / "first_test_data_20180131" / "5003.txt").rename(tiny_raw / "first_test_data_20180131" / "5003,x.txt")
+    """A stored id the test index does not hold (here one with a comma, which preprocess now refuses, so the store
+    is edited after it): the in-memory check stops the submission before any write."""
     run = spectra_run(tiny_raw, data_cfg, tmp_path)
+    ids_path = tmp_path / "store" / "test" / "ids.npy"
+    ids = np.load(ids_path).astype(object)
+    ids[3] = "5003,x"
+    io.save_npy(ids_path, ids.astype(str))
     previous = tmp_path / "subs" / "run.csv"
     io.write_text(previous, "old\n")
-    with pytest.raises(SystemExit, match=r"run\.csv line 4: expected 'id,type', got '5003,x,star'"):
+    with pytest.raises(SystemExit, match=r"run\.csv: the predictions have 1 ids not in the test set .*'5003,x'"):
         spectra_submit_(tmp_path, run)
     assert previous.read_text() == "old\n" and [p.name for p in previous.parent.iterdir()] == ["run.csv"]
 
