@@ -143,9 +143,9 @@ def test_rerun_with_same_content_keeps_manifest_mtime(tiny_raw, data_cfg, tmp_pa
 def test_sample_is_in_the_competition_layout(tmp_path):
     from kexue.spectra import sample
     root = sample.generate(tmp_path / "s", 40, 10, {"star": 0.5, "qso": 0.5}, seed=3)
-    train_ids, types = data.read_index(root / "train_index.csv", labelled=True)
+    train_ids, types, _ = data.read_index(root / "train_index.csv", labelled=True)
     assert len(train_ids) == 40 and set(types) == {"star", "qso"}
-    test_ids, test_types = data.read_index(root / "test_index.csv", labelled=False)
+    test_ids, test_types, _ = data.read_index(root / "test_index.csv", labelled=False)
     assert len(test_ids) == 10 and test_types is None
     text = (root / "train_data" / f"{train_ids[0]}.txt").read_text()
     assert "\n" not in text and len(text.split(",")) == 2600

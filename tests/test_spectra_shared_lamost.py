@@ -21,7 +21,7 @@ def shared_cfg(tmp_path):
 
 def test_real_spectra_load_with_the_pipeline_classes(tmp_path, data_cfg):
     sets = data.find_sets(LAMOST, {"train": {"index": "train_index.csv", "data": "data"}})
-    ids, types = data.read_index(sets["train"].index, labelled=True)
+    ids, types, _ = data.read_index(sets["train"].index, labelled=True)
     assert len(ids) == 387 and set(types) == {"star", "galaxy", "qso", "unknown"}
     # 1 QSO, 1 unknown: too rare for 2 folds, and preprocess says so, naming them and their lines
     with pytest.raises(data.SpectraDataError, match=r"2 classes with fewer members than the 2 folds: 'qso' has "

@@ -2,7 +2,6 @@
 import argparse
 
 from kexue.core import io
-from kexue.core.folds import FoldsError
 from kexue.spectra import prepare
 
 p = argparse.ArgumentParser(description=__doc__)
@@ -10,7 +9,4 @@ p.add_argument("--params", required=True, help="resolved 'folds' section of the 
 p.add_argument("--store", default="data/processed/spectra")
 args = p.parse_args()
 folds = io.read_json(args.params)
-try:
-    prepare.make_folds(args.store, int(folds["n"]), int(folds["seed"]))
-except FoldsError as e:
-    raise SystemExit(f"error: {e}") from None
+prepare.make_folds(args.store, int(folds["n"]), int(folds["seed"]))

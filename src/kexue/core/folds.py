@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 from sklearn.model_selection import (
@@ -11,22 +13,26 @@ from sklearn.model_selection import (
     StratifiedKFold,
 )
 
+from . import io
+
 
 class FoldsError(ValueError):
     """Folds that cannot be made from this data (the folds stage turns it into a message, not a traceback)."""
 
 
 def assign_folds(n_folds: int, seed: int, y=None, groups=None, stratify: bool = True,
-                 group_name: str = "groups") -> np.ndarray:
-    """Return an int array: the validation fold of each training row."""
+                 group_name: str = "groups", row_name: str = "training rows",
+                 key: str = "the number of folds") -> np.ndarray:
+    """Return an int array: the validation fold of each training row. Too few rows or groups is a FoldsError
+    that names them (`row_name`, `group_name`) and the config key to lower (`key`)."""
     n = len(y) if y is not None else len(groups)
     if n_folds < 2:
-        raise FoldsError(f"the number of folds must be at least 2, got {n_folds}")
+        raise FoldsError(f"{key} must be at least 2, got {n_folds}")
     if n < n_folds:
-        raise FoldsError(f"cannot split {n} training rows into {n_folds} folds; lower the number of folds")
+        raise FoldsError(f"cannot split {n} {row_name} into {n_folds} folds; lower {key}")
     if groups is not None and (n_groups := len(np.unique(np.asarray(groups)))) < n_folds:
         raise FoldsError(f"cannot split {n_groups} {group_name} into {n_folds} folds (a fold holds whole "
-                         f"{group_name}); lower the number of folds")
+                         f"{group_name}); lower {key}")
     idx = np.zeros(n)
     if groups is not None:
         splitter = (StratifiedGroupKFold(n_folds, shuffle=True, random_state=seed)
@@ -46,6 +52,20 @@ def assign_folds(n_folds: int, seed: int, y=None, groups=None, stratify: bool = 
         for k, (_, valid) in enumerate(splitter.split(idx, y, groups)):
             folds[valid] = k
     assert (folds >= 0).all()
+    return folds
+
+
+def folds_stage(make: Callable[[], np.ndarray], path) -> np.ndarray:
+    """The folds stage of every competition: `make()` the folds (a FoldsError ends the stage with its one-line
+    message, not a traceback) and save them to `path`, atomically, leaving an unchanged file (and its mtime)
+    alone so that nothing downstream reruns."""
+    try:
+        folds = make()
+    except FoldsError as e:
+        raise SystemExit(f"error: {e}") from None
+    path = Path(path)
+    if not (path.exists() and np.array_equal(np.load(path), folds)):
+        io.save_npy(path, folds)
     return folds
 
 

@@ -134,8 +134,6 @@ RULES: dict[str, Check] = {
 TOGETHER: list[tuple[tuple[str, ...], Callable[..., bool], str]] = [
     (("encode.p_stride", "encode.p_max"), lambda stride, p_max: stride <= p_max,
      "p_stride <= p_max (windows that skip characters lose answers)"),
-    (("p_stride", "p_max"), lambda stride, p_max: stride <= p_max,
-     "p_stride <= p_max (windows that skip characters lose answers)"),
     (("epochs_ce", "epochs_f1"), lambda a, b: a + b >= 1, "at least one epoch in all (epochs_ce + epochs_f1 >= 1)"),
 ]
 

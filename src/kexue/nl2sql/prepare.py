@@ -207,7 +207,8 @@ def make_folds(params: dict, processed_dir) -> np.ndarray:
         manifest = io.read_json(processed_dir / "manifest.json")
         questions = _labelled_questions(manifest["files"])[0]
         groups = np.array([q["table_id"] for q in questions])
-        folds = assign_folds(int(params["scheme"]), int(params["seed"]), groups=groups, stratify=False, group_name="tables")
+        folds = assign_folds(int(params["scheme"]), int(params["seed"]), groups=groups, stratify=False,
+                             group_name="tables", row_name="labelled questions", key="folds.scheme")
     return folds
 
 def _labelled_questions(files: dict):

@@ -290,10 +290,7 @@ def make_folds(params: dict, processed_dir) -> np.ndarray:
     """The validation fold of every training row (passage): k folds of questions, shuffled with the seed; the
     passages of a question, and questions with the same normalised text, share a fold."""
     groups = question_groups(load_entries(processed_dir, "train"))
-    n_groups, k = int(groups.max()) + 1 if len(groups) else 0, int(params["k"])
-    if k < 2:
-        raise SystemExit(f"error: folds.k must be at least 2, got {k}")
-    if n_groups < k:
-        raise SystemExit(f"error: {n_groups} distinct training questions cannot make {k} folds; lower folds.k")
-    group_fold = assign_folds(k, int(params["seed"]), y=np.zeros(n_groups, int), stratify=False)
+    n_groups = int(groups.max()) + 1 if len(groups) else 0
+    group_fold = assign_folds(int(params["k"]), int(params["seed"]), y=np.zeros(n_groups, int), stratify=False,
+                              row_name="distinct training questions", key="folds.k")
     return group_fold[groups].astype(np.int16)

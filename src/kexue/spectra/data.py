@@ -21,6 +21,7 @@ import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -78,7 +79,14 @@ def find_sets(root, sets_cfg: dict) -> dict[str, SetFiles]:
     return found
 
 
-def read_index(path, labelled: bool) -> tuple[list[str], list[str] | None]:
+class Index(NamedTuple):
+    """One index CSV: ids, types (None without a type column) and each row's line in the file, for messages."""
+    ids: list[str]
+    types: list[str] | None
+    lines: list[int]
+
+
+def read_index(path, labelled: bool) -> Index:
     """Ids (and types) from an index CSV, with errors that name the line and field."""
     path = Path(path)
     raw = path.read_bytes()
@@ -98,7 +106,7 @@ def read_index(path, labelled: bool) -> tuple[list[str], list[str] | None]:
         raise SpectraDataError(f"{path} line 1: header has no 'type' column; a training index needs 'id,type'")
     id_col = header.index("id")
     type_col = header.index("type") if "type" in header else None
-    ids, types, seen = [], [], {}
+    ids, types, lines, seen = [], [], [], {}
     for lineno, row in enumerate(rows[1:], start=2):
         if not row or all(not c.strip() for c in row):
             continue
@@ -116,12 +124,13 @@ def read_index(path, labelled: bool) -> tuple[list[str], list[str] | None]:
             raise SpectraDataError(f"{path} line {lineno}: id '{sid}' duplicates line {seen[sid]}")
         seen[sid] = lineno
         ids.append(sid)
+        lines.append(lineno)
         if type_col is not None:
             label = row[type_col].strip()
             if labelled and not label:
                 raise SpectraDataError(f"{path} line {lineno}: field 'type' is empty for id '{sid}'")
             types.append(label)
-    return ids, (types if type_col is not None else None)
+    return Index(ids, types if type_col is not None else None, lines)
 
 
 def _diagnose(path: Path, n_values: int) -> str | None:
@@ -194,17 +203,18 @@ def _npy_header(shape, dtype) -> bytes:
     return buf.getvalue()
 
 
-def convert_set(files: SetFiles, out_dir, classes: list[str] | None, *, n_values: int, dtype: str = "float32",
-                workers: int = 2, on_bad_file: str = "error", labelled: bool) -> dict:
-    """Parse one set into out_dir/<set>/ and return its summary (counts, skipped files, fingerprint)."""
-    ids, types = read_index(files.index, labelled)
+def convert_set(files: SetFiles, index: Index, out_dir, classes: list[str] | None, *, n_values: int,
+                dtype: str = "float32", workers: int = 2, on_bad_file: str = "error") -> dict:
+    """Parse one set (its index already read) into out_dir/<set>/ and return its summary (counts, skipped files,
+    fingerprint)."""
+    ids, types, index_lines = index
     if files.ignore_type:
         types = None
     if types is not None and classes is not None:
-        for lineno, (sid, t) in enumerate(zip(ids, types), start=2):
+        for lineno, sid, t in zip(index_lines, ids, types):
             if t and t not in classes:
                 hint = [c for c in classes if c.lower() == t.lower().strip()]
-                raise SpectraDataError(f"{files.index}: id '{sid}': type '{t}' is not a known class "
+                raise SpectraDataError(f"{files.index} line {lineno}: id '{sid}': type '{t}' is not a known class "
                                        f"({', '.join(classes)})" + (f"; did you mean '{hint[0]}'?" if hint else ""))
     set_dir = Path(out_dir) / files.name
     set_dir.mkdir(parents=True, exist_ok=True)
@@ -227,7 +237,7 @@ def convert_set(files: SetFiles, out_dir, classes: list[str] | None, *, n_values
                 start = b * BATCH
                 for pos, problem in errors:
                     row = start + pos
-                    message = f"{paths[row]}: {problem} (id '{ids[row]}', {files.index.name} line {row + 2})"
+                    message = f"{paths[row]}: {problem} (id '{ids[row]}', {files.index.name} line {index_lines[row]})"
                     if on_bad_file != "skip":
                         raise BadSpectrumFile(message)
                     bad.append({"id": ids[row], "file": paths[row], "problem": problem})
@@ -259,23 +269,26 @@ def convert_set(files: SetFiles, out_dir, classes: list[str] | None, *, n_values
             "labelled": types is not None and all(types)}
 
 
-def class_set(train_types: list[str], configured: list[str] | None, index_path) -> list[str]:
+def class_set(train: Index, configured: list[str] | None, index_path) -> list[str]:
     """The classes, read from the training labels (sorted), or checked against the config's list."""
-    found = sorted(set(train_types))
+    found = sorted(set(train.types))
     if configured:
         unknown = sorted(set(found) - set(configured))
         if unknown:
-            raise SpectraDataError(f"{index_path}: types {unknown} are not in the configured classes {configured}")
+            where = [f"line {n} '{t}'" for n, t in zip(train.lines, train.types) if t in unknown]
+            raise SpectraDataError(f"{index_path}: types {unknown} are not in the configured classes {configured} "
+                                   f"({', '.join(where[:5])}{', ...' if len(where) > 5 else ''})")
         return list(configured)
     return found
 
 
-def check_class_counts(types: list[str], classes: list[str], n_folds: int, index_path) -> None:
+def check_class_counts(types: list[str], index_lines: list[int], classes: list[str], n_folds: int,
+                       index_path) -> None:
     """Every class needs a member in each fold: a rarer one is almost always a typo (`unknwn`), and stratified
     folds cannot hold it. Stops naming the class, its count, its index lines and the likely intended class."""
     counts = {c: 0 for c in classes}
     lines: dict[str, list[int]] = {}
-    for lineno, t in enumerate(types, start=2):
+    for lineno, t in zip(index_lines, types):
         counts[t] = counts.get(t, 0) + 1
         lines.setdefault(t, []).append(lineno)
     rare = [c for c in classes if counts[c] < n_folds]
@@ -300,20 +313,23 @@ def preprocess(cfg: dict, source_dir, out_dir, source: str) -> dict:
     manifest_path = out_dir / "manifest.json"
     io.retire(manifest_path)    # from here until the new manifest exists, nothing downstream trusts the store
     sets = find_sets(source_dir, cfg["sets"])
-    train_ids, train_types = read_index(sets["train"].index, labelled=True)
-    if not train_ids:
+    # Every index is read and checked before the first spectrum is parsed: a bad label or an empty test index
+    # stops here in a second, not after minutes of parsing.
+    indexes = {name: read_index(files.index, labelled=name == "train") for name, files in sets.items()}
+    train = indexes["train"]
+    if not train.ids:
         raise SpectraDataError(f"{sets['train'].index}: the training index has no rows")
-    classes = class_set(train_types, cfg.get("classes"), sets["train"].index)
-    check_class_counts(train_types, classes, int(cfg["folds"]["n"]), sets["train"].index)
+    classes = class_set(train, cfg.get("classes"), sets["train"].index)
+    check_class_counts(train.types, train.lines, classes, int(cfg["folds"]["n"]), sets["train"].index)
     for name, files in sets.items():
-        if name != "train" and not read_index(files.index, labelled=False)[0]:
+        if name != "train" and not indexes[name].ids:
             raise SpectraDataError(f"{files.index}: the {name} index has no rows; there would be nothing to "
                                    f"predict. Check the file, or point data.sets.{name}.index at the right one")
     summary = {}
     for name, files in sets.items():
-        summary[name] = convert_set(files, out_dir, classes, n_values=cfg["n_values"], dtype=cfg["store_dtype"],
-                                    workers=cfg.get("workers") or os.cpu_count(),
-                                    on_bad_file=cfg["on_bad_file"], labelled=name == "train")
+        summary[name] = convert_set(files, indexes[name], out_dir, classes, n_values=cfg["n_values"],
+                                    dtype=cfg["store_dtype"], workers=cfg.get("workers") or os.cpu_count(),
+                                    on_bad_file=cfg["on_bad_file"])
     for old in out_dir.iterdir():  # a set dropped from the config must not linger in the store
         if old.is_dir() and old.name not in sets:
             shutil.rmtree(old)

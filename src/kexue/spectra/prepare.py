@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from ..core import io
-from ..core.folds import assign_folds
+from ..core.folds import assign_folds, folds_stage
 from . import data, features, sample
 
 # ---------------------------------------------------------------- data source
@@ -65,10 +65,10 @@ def preprocess(data_cfg: dict, out_dir, source: str = "auto") -> dict:
 
 
 def make_folds(store_dir, n_folds: int, seed: int) -> np.ndarray:
-    folds = assign_folds(n_folds, seed, y=data.load_set(store_dir, "train").labels)
+    """<store>/folds.npy: stratified folds of the training spectra."""
     path = Path(store_dir) / "folds.npy"
-    if not (path.exists() and np.array_equal(np.load(path), folds)):
-        io.save_npy(path, folds)
+    folds = folds_stage(lambda: assign_folds(n_folds, seed, y=data.load_set(store_dir, "train").labels,
+                                             row_name="training spectra", key="folds.n in the data config"), path)
     sizes = np.bincount(folds).tolist()
     print(f"[spectra] {n_folds} stratified folds (seed {seed}), valid sizes {sizes} -> {path}")
     return folds

@@ -30,7 +30,7 @@ def index_ids(store_dir, predict_set: str) -> tuple[list[str], dict[str, str]]:
     if not index.is_file():
         raise SystemExit(f"error: {index}: the {predict_set} index that preprocess read is gone; every submission "
                          f"is checked against it. Put it back, or rerun `make spectra-preprocess`.")
-    ids, _ = data.read_index(index, labelled=False)
+    ids = data.read_index(index, labelled=False).ids
     return ids, {b["id"]: f"skipped by preprocess: {b['problem']} ({b['file']})" for b in info["skipped"]}
 
 
