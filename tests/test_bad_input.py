@@ -47,14 +47,18 @@ def run_case(case: Case, tmp: Path) -> str:
 
 # ---------------------------------------------------------------- configs (kexue.core.config, what make calls)
 
-def resolve(config: str, *overrides: str, body: str | None = None) -> Callable[[Path], list[str]]:
-    """Resolve configs/<config> (or `body` written to tmp/configs/<config>) with overrides into tmp/p.json."""
+def resolve(config: str, *overrides: str, body: str | None = None,
+            beside: tuple[str, ...] = ()) -> Callable[[Path], list[str]]:
+    """Resolve configs/<config> (or `body` written to tmp/configs/<config>, with copies of the shipped configs
+    `beside` it) with overrides into tmp/p.json."""
     def cmd(tmp: Path) -> list[str]:
         path = ROOT / "configs" / config
         if body is not None:
             path = tmp / "configs" / config
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(body.encode("utf-8") if isinstance(body, str) else body)
+            for name in beside:
+                (tmp / "configs" / name).write_text((ROOT / "configs" / name).read_text())
         return ["-m", "kexue.core.config", str(path), "--out", str(tmp / "p.json"),
                 *[a for o in overrides for a in ("--set", o)]]
     return cmd
@@ -86,6 +90,15 @@ CONFIG_CASES = [
     Case("config path is a folder", lambda tmp: ["-m", "kexue.core.config", str(ROOT / "configs" / "qa"), "--out",
                                                  str(tmp / "p.json")], ("configs/qa", "a folder, not a config file")),
     Case("invalid YAML", resolve("qa/x.yaml", body="name: [x\n"), ("x.yaml", "invalid YAML")),
+    Case("a model config of yours missing keys", resolve("spectra/lgbm_big.yaml", beside=("spectra/lgbm.yaml",),
+                                                          body="name: lgbm_big\nmodel: lgbm\nlgbm: {num_leaves: 255}\n"),
+         ("lgbm_big.yaml", "model 'lgbm' reads", "class_weight", "lgbm.num_boost_round", "base: lgbm"),
+         not_written=("p.json",)),
+    Case("base: fills them", resolve("spectra/lgbm_big.yaml", beside=("spectra/lgbm.yaml",),
+                                     body="base: lgbm\nmodel: lgbm\nlgbm: {num_leaves: 255}\n"), ok=True),
+    Case("base: with a typo", resolve("spectra/lgbm_big.yaml", beside=("spectra/lgbm.yaml",),
+                                      body="base: lgbn\nmodel: lgbm\n"),
+         ("lgbm_big.yaml", "base: 'lgbn' names no config beside it", "lgbm"), not_written=("p.json",)),
     Case("valid overrides pass", resolve("spectra/cnn.yaml", "epochs_ce=3", "lr=1", "steps_per_epoch=20",
                                          "verbose=2"), ok=True),
 ]

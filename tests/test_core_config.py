@@ -1,6 +1,7 @@
 import json
 
 import pytest
+from conftest import ROOT
 
 from kexue.core import config, io
 
@@ -67,3 +68,46 @@ def test_atomic_path_leaves_nothing_when_the_writer_fails(tmp_path):
 def test_short_hash_ignores_key_order():
     assert io.short_hash({"a": 1, "b": [1, 2]}) == io.short_hash({"b": [1, 2], "a": 1})
     assert io.short_hash({"a": 1}) != io.short_hash({"a": 2})
+
+
+def test_base_takes_every_value_the_file_does_not_set(tmp_path):
+    (tmp_path / "lgbm.yaml").write_text("name: lgbm\nmodel: lgbm\nseed: 1\nlgbm: {leaves: 15, rounds: 400}\n"
+                                        "profiles:\n  sample: {lgbm.rounds: 20}\n")
+    big = tmp_path / "lgbm_big.yaml"
+    big.write_text("base: lgbm\nmodel: lgbm\nlgbm: {leaves: 255}\n")
+    cfg = config.resolve(big)
+    assert cfg["name"] == "lgbm_big" and cfg["seed"] == 1 and cfg["lgbm"] == {"leaves": 255, "rounds": 400}
+    assert config.resolve(big, profile="sample")["lgbm"] == {"leaves": 255, "rounds": 20}   # the base's profile
+    # the base's types are the file's: a text where its number goes is refused
+    with pytest.raises(config.ConfigError, match="lgbm.leaves = 'many'"):
+        config.resolve(big, ["lgbm.leaves=many"])
+
+
+def test_a_model_config_missing_keys_its_siblings_set_is_refused_before_training(tmp_path):
+    (tmp_path / "lgbm.yaml").write_text("name: lgbm\nmodel: lgbm\nseed: 1\nlgbm: {leaves: 15, rounds: 400}\n")
+    small = tmp_path / "lgbm_small.yaml"
+    small.write_text("name: lgbm_small\nmodel: lgbm\nlgbm: {leaves: 4}\n")
+    with pytest.raises(config.ConfigError, match=r"model 'lgbm' reads seed, lgbm.rounds, .*'base: lgbm'"):
+        config.resolve(small)
+    small.write_text("name: lgbm_small\nmodel: lgbm\nseed: 2\nlgbm: {leaves: 4, rounds: 9, extra: 1}\n")
+    assert config.resolve(small)["lgbm"]["extra"] == 1        # more keys than the siblings is fine
+
+
+@pytest.mark.parametrize("files, says", [
+    ({"a.yaml": "base: nope\nmodel: m\n"}, r"base: 'nope' names no config beside it .*nope.yaml"),
+    ({"a.yaml": "base: b\nmodel: m\n", "b.yaml": "base: a\nmodel: m\n"}, "leads back to itself"),
+    ({"a.yaml": "base: b\nx: 1\n", "b.yaml": "model: m\nx: 2\n"}, "no 'model:' line"),
+])
+def test_a_broken_base_is_named(tmp_path, files, says):
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    with pytest.raises(config.ConfigError, match=says):
+        config.resolve(tmp_path / "a.yaml")
+
+
+def test_every_shipped_config_resolves():
+    """Each passes its type and missing-key checks (the sibling rule above holds between shipped configs)."""
+    paths = sorted(ROOT.glob("configs/*/*.yaml"))
+    assert len(paths) > 20
+    for path in paths:
+        config.resolve(path)

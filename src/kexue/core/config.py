@@ -102,9 +102,75 @@ def parse_override(text: str) -> tuple[str, Any]:
     return key, value
 
 
-def resolve(path, overrides: Iterable[str] = (), profile: str | None = None) -> dict:
-    """Load `path`, apply its `profiles[profile]` section, then the command-line overrides."""
+def _merge(base: dict, over: dict) -> dict:
+    out = copy.deepcopy(base)
+    for key, value in over.items():
+        out[key] = _merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
+
+
+def load_with_base(path, _chain: tuple = ()) -> dict:
+    """`load`, then, for a file that starts `base: lgbm`, every value it does not set taken from the sibling
+    lgbm.yaml (profiles included; a base may have a base). Its `name` is its own, or its file name."""
+    path = Path(path)
     cfg = load(path)
+    if "base" not in cfg:
+        return cfg
+    base = cfg.pop("base")
+    base_path = path.parent / f"{base}.yaml"
+    if not isinstance(base, str) or not base_path.is_file():
+        known = ", ".join(sorted(p.stem for p in path.parent.glob("*.yaml") if p != path))
+        raise ConfigError(f"{path}: base: {base!r} names no config beside it (expected {base_path}; the configs "
+                          f"there: {known})")
+    if base_path.resolve() in _chain or base_path.resolve() == path.resolve():
+        raise ConfigError(f"{path}: base: {base} leads back to itself ({' -> '.join(p.stem for p in _chain)})")
+    if "model" not in cfg:
+        raise ConfigError(f"{path}: base: {base} but no 'model:' line; add the model line of {base_path.name} "
+                          f"(make reads it to know which stages the model needs)")
+    merged = _merge(load_with_base(base_path, _chain + (path.resolve(),)), cfg)
+    merged["name"] = cfg.get("name", path.stem)
+    return merged
+
+
+def missing_keys(cfg: dict, path) -> None:
+    """A model config (one with `model: X`) must set every key its siblings of the same model set: a key left
+    out would stop training with a KeyError after the run started. Says which, and how `base:` fills them."""
+    path = Path(path)
+    model = cfg.get("model")
+    if not isinstance(model, str):
+        return
+    for sibling in sorted(path.parent.glob("*.yaml"), key=lambda p: (p.stem != model, p.name)):
+        if sibling.resolve() == path.resolve():
+            continue
+        try:
+            ref = load_with_base(sibling)
+        except ConfigError:
+            continue
+        if ref.get("model") != model:
+            continue
+        ref.pop("profiles", None)
+        missing = [k for k in _dotted_keys(ref) if get_dotted(cfg, k, _MISSING) is _MISSING]
+        if missing:
+            raise ConfigError(f"{path}: model '{model}' reads {', '.join(missing)}, which this file does not set "
+                              f"(compare {sibling}). Add them, or put 'base: {sibling.stem}' at the top to take "
+                              f"every value you do not set from {sibling.name}.")
+        return
+
+
+def _dotted_keys(cfg: dict, prefix: str = "") -> list[str]:
+    out = []
+    for key, value in cfg.items():
+        if isinstance(value, dict) and value:
+            out += _dotted_keys(value, f"{prefix}{key}.")
+        else:
+            out.append(f"{prefix}{key}")
+    return out
+
+
+def resolve(path, overrides: Iterable[str] = (), profile: str | None = None) -> dict:
+    """Load `path` (over its `base:`), apply its `profiles[profile]` section, then the command-line overrides."""
+    cfg = load_with_base(path)
+    missing_keys(cfg, path)
     profiles = cfg.pop("profiles", {}) or {}
     defaults = copy.deepcopy(cfg)
     origin = {}                          # key -> where its value came from, for the error message
