@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Callable
@@ -167,6 +168,11 @@ SPECTRA_CASES = [
          (TRAIN_INDEX, "line 6", "1 fields"), not_written=STORE),
     Case("empty spectrum file", spectra(lambda raw: (raw / "first_test_data_20180131" / "5001.txt").write_text("")),
          ("5001.txt", "file is empty"), not_written=STORE),
+    Case("a spectrum of two million values", spectra(lambda raw: (raw / "first_train_data_20180131" / "1005.txt")
+                                                     .write_text("1," * 1_999_999 + "1")),
+         ("1005.txt", "2000000 values", "expected 8", "line 7"), not_written=STORE),
+    Case("a 50 MB index line", spectra(lambda raw: set_line(raw / TRAIN_INDEX, 6, "1004," + "x" * 50_000_000)),
+         (TRAIN_INDEX, "line 6"), not_written=STORE),
     Case("CRLF and LF mixed in the index", spectra(lambda raw: (raw / TRAIN_INDEX).write_bytes(
         (raw / TRAIN_INDEX).read_bytes().replace(b"\n", b"\r\n", 4))), ("train: 12 spectra",), ok=True),
     Case("stale temporary file of a killed run", spectra(lambda raw: (
@@ -291,6 +297,10 @@ OTHER_CASES = [
     Case("cail: a key twice in one sentence", cail(lambda raw: replace_in(raw / "train.json", '"sentence": "',
                                                                          '"labels": [], "sentence": "')),
          ("train.json:1", "document 0", "key 'labels' appears twice"), not_written=("processed/manifest.json",)),
+    Case("cail: no training sentence carries a tag", cail(lambda raw: (raw / "train.json").write_text(
+        re.sub(r'"labels": \[[^\]]*\]', '"labels": []', (raw / "train.json").read_text(encoding="utf-8")),
+        encoding="utf-8")),
+         ("train.json", "none of the", "carries a tag", "unlabelled test file"), not_written=("processed/manifest.json",)),
     Case("cail: arrays nested 100,000 deep", cail(lambda raw: (raw / "test.json").write_text("[" * 100000 + "]" * 100000)),
          ("test.json:1", "unreadable JSON value"), not_written=("processed/manifest.json",)),
     Case("nl2sql: empty question", nl2sql(lambda raw: edit_json_line(

@@ -90,6 +90,13 @@ def preprocess(cfg: dict, out_dir, source: str = "auto") -> dict:
         data.check_same_documents(gold, test)      # the gold must be the test file, labelled
     n_train = sum(map(len, train))
     unlabelled = sum(not s["labels"] for d in train for s in d)
+    if n_train == 0:
+        raise SystemExit(f"error: {files['train']}: no training sentences; expected judgements as lists of "
+                         f"{{\"sentence\": ..., \"labels\": [...]}}")
+    if unlabelled == n_train:    # nothing to learn: the test file given as train, or tags under another key
+        raise SystemExit(f"error: {files['train']}: none of the {n_train} sentences carries a tag (every 'labels' "
+                         f"is empty); is it the unlabelled test file? The training file needs the tags of "
+                         f"{files['tags']} in each sentence's 'labels'")
     say(f"train: {len(train)} documents, {n_train} sentences ({unlabelled / n_train:.0%} without a tag), "
         f"{len(tags)} tags ({files['train']})")
     say(f"test: {len(test)} documents, {sum(map(len, test))} sentences ({files['test']})" if test

@@ -96,7 +96,12 @@ def read_index(path, labelled: bool) -> Index:
         lineno = raw[:e.start].count(b"\n") + 1
         raise SpectraDataError(f"{path} line {lineno}: byte {raw[e.start:e.start + 1]!r} is not UTF-8; save the "
                                f"index as UTF-8 (e.g. iconv -f GBK -t UTF-8)") from None
-    rows = list(csv.reader(_io.StringIO(text, newline="")))
+    reader = csv.reader(_io.StringIO(text, newline=""))
+    try:
+        rows = list(reader)
+    except csv.Error as e:      # a field over csv's 128 KB limit, a NUL byte: not an index of ids and types
+        raise SpectraDataError(f"{path} line {reader.line_num}: not a readable CSV row ({e}); an index "
+                               f"holds 'id,type' lines") from None
     if not rows:
         raise SpectraDataError(f"{path}: empty file, expected a header 'id,type'")
     header = [h.strip() for h in rows[0]]
