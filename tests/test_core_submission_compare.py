@@ -47,3 +47,18 @@ def test_compare_sorts_by_score_and_shows_only_what_differs(tmp_path):
     assert "lr=0.0003" in lines[2] and "epochs" not in text  # same in both cnn runs
     assert lines[3].rstrip().endswith("-")  # a lone lgbm run has nothing to differ from
     assert (tmp_path / "c.png").stat().st_size > 1000
+
+
+def test_a_stage_finds_its_run_from_a_folder_or_a_pointer_and_says_what_is_missing(tmp_path):
+    from kexue.core import runlog
+    runs = tmp_path / "runs"
+    (runs / "lgbm-abc").mkdir(parents=True)
+    pointer = tmp_path / "lgbm.run"
+    with pytest.raises(SystemExit, match="lgbm.run: no such run pointer; model 'lgbm' has not finished training"):
+        runlog.resolve_run(pointer, runs)
+    pointer.write_text("lgbm-abc\n0123\n")
+    with pytest.raises(SystemExit, match="names run lgbm-abc, but .*lgbm-abc has no cv.json"):
+        runlog.resolve_run(pointer, runs)
+    (runs / "lgbm-abc" / "cv.json").write_text("{}")
+    assert runlog.resolve_run(pointer, runs) == runs / "lgbm-abc"
+    assert runlog.resolve_run(runs / "lgbm-abc", "elsewhere") == runs / "lgbm-abc"

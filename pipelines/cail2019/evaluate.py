@@ -1,6 +1,5 @@
 """Stage 6: the run's OOF scores, and the test's when the test gold is there (the generated sample has it)."""
 import argparse
-from pathlib import Path
 
 from kexue.cail2019 import evaluate
 from kexue.core import runlog
@@ -11,6 +10,5 @@ p.add_argument("--processed", default="data/processed/cail2019")
 p.add_argument("--features", default="data/features/cail2019")
 p.add_argument("--runs", default="data/runs/cail2019")
 args = p.parse_args()
-run = Path(args.run)
-run_dir = run if run.is_dir() else Path(args.runs) / runlog.read_pointer(run)
+run_dir = runlog.resolve_run(args.run, args.runs)
 evaluate.evaluate(run_dir, args.processed, args.features)

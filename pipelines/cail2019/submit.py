@@ -1,7 +1,6 @@
 """Stage 7: the test file with the run's predicted labels filled in, validated before it is written:
 submissions/cail2019/<run>.json."""
 import argparse
-from pathlib import Path
 
 from kexue.cail2019.submit import submit
 from kexue.core import runlog
@@ -14,8 +13,7 @@ p.add_argument("--runs", default="data/runs/cail2019")
 p.add_argument("--out", default="submissions/cail2019")
 p.add_argument("--pointer", help="write the submission's path here")
 args = p.parse_args()
-run = Path(args.run)
-run_dir = run if run.is_dir() else Path(args.runs) / runlog.read_pointer(run)
+run_dir = runlog.resolve_run(args.run, args.runs)
 out = submit(run_dir, args.processed, args.features, args.out)
 if args.pointer:
     from kexue.core import io

@@ -1,6 +1,5 @@
 """Stage 5: decode a run's validation predictions and report logic-form, execution and component accuracies."""
 import argparse
-from pathlib import Path
 
 from kexue.core import io, runlog
 from kexue.nl2sql import evaluate
@@ -11,6 +10,5 @@ p.add_argument("--decode", required=True, help="resolved decode config (JSON)")
 p.add_argument("--processed", default="data/processed/nl2sql")
 p.add_argument("--runs", default="data/runs/nl2sql")
 args = p.parse_args()
-run = Path(args.run)
-run_dir = run if run.is_dir() else Path(args.runs) / runlog.read_pointer(run)
+run_dir = runlog.resolve_run(args.run, args.runs)
 evaluate.evaluate(run_dir, args.processed, f"{args.processed}/folds.npy", io.read_json(args.decode))

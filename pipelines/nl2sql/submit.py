@@ -1,7 +1,6 @@
 """Stage 6: decode a run's test predictions to SQL and write the submission (one JSON line per
 test question, in order, in the organiser's standard.json format), validated before it is written."""
 import argparse
-from pathlib import Path
 
 from kexue.core import io, runlog
 from kexue.nl2sql import submission
@@ -15,8 +14,7 @@ p.add_argument("--out", default="submissions/nl2sql")
 p.add_argument("--predict-only", action="store_true", help="write <run>/predictions.jsonl, no submission")
 p.add_argument("--pointer", help="write the submission's path here")
 args = p.parse_args()
-run = Path(args.run)
-run_dir = run if run.is_dir() else Path(args.runs) / runlog.read_pointer(run)
+run_dir = runlog.resolve_run(args.run, args.runs)
 decode = io.read_json(args.decode)
 if args.predict_only:
     sqls = submission.predict(run_dir, args.processed, decode)

@@ -1,6 +1,5 @@
 """Stage 7: decode a run's OOF (and, with test gold, test) probabilities; Sogou score with and without voting."""
 import argparse
-from pathlib import Path
 
 from kexue.core import io, runlog
 from kexue.qa import evaluate
@@ -12,6 +11,5 @@ p.add_argument("--processed", default="data/processed/qa")
 p.add_argument("--features", default="data/features/qa")
 p.add_argument("--runs", default="data/runs/qa")
 args = p.parse_args()
-run = Path(args.run)
-run_dir = run if run.is_dir() else Path(args.runs) / runlog.read_pointer(run)
+run_dir = runlog.resolve_run(args.run, args.runs)
 evaluate.evaluate(run_dir, args.processed, args.features, f"{args.processed}/folds.npy", io.read_json(args.decode))

@@ -1,7 +1,6 @@
 """Stage 8: decode a run's test probabilities and write the submission (one id<TAB>answer line per question of
 the test file, in its order), validated before it is written."""
 import argparse
-from pathlib import Path
 
 from kexue.core import io, runlog
 from kexue.qa import submit
@@ -16,8 +15,7 @@ p.add_argument("--out", default="submissions/qa")
 p.add_argument("--predict-only", action="store_true", help="write <run>/predictions.tsv, no submission")
 p.add_argument("--pointer", help="write the submission's path here")
 args = p.parse_args()
-run = Path(args.run)
-run_dir = run if run.is_dir() else Path(args.runs) / runlog.read_pointer(run)
+run_dir = runlog.resolve_run(args.run, args.runs)
 decode = io.read_json(args.decode)
 if args.predict_only:
     ids, _ = submit.predict(run_dir, args.processed, args.features, decode)

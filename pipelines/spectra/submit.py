@@ -1,7 +1,6 @@
 """Stage 6: write the submission CSV (id,type) of a run: every id of the test index once, validated before it
 is written."""
 import argparse
-from pathlib import Path
 
 from kexue.core import io, runlog
 from kexue.spectra.submit import submit
@@ -15,8 +14,7 @@ p.add_argument("--runs", default="data/runs/spectra")
 p.add_argument("--out", default="submissions/spectra")
 p.add_argument("--pointer", help="write the submission's path here")
 args = p.parse_args()
-run = Path(args.run)
-run_dir = run if run.is_dir() else Path(args.runs) / runlog.read_pointer(run)
+run_dir = runlog.resolve_run(args.run, args.runs)
 params = io.read_json(args.params)
 out = submit(run_dir, args.store, io.read_json(args.predict_set), args.out, bool(params["header"]),
              str(params.get("missing", "error")))

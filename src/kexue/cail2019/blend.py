@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..core import cv, io, multilabel, runlog
+from ..core import cv, io, multilabel
 from .stages import cv_data
 
 
@@ -32,11 +32,8 @@ def blend_runs(params: dict, member_runs: list[str], runs_dir, features_dir, fol
     """Average the members' OOF and test probabilities; `thresholds: tuned` then tunes one threshold per tag
     (cross-fitted for the OOF score, on all OOF rows for the test set). A run like any other, plus
     thresholds.json."""
-    runs_dir = Path(runs_dir)
-    members, cvs = runlog.load_members(runs_dir, member_runs)
+    members, cvs, oof, test = cv.average_members(runs_dir, member_runs)
     d = cv_data(features_dir, folds_path)
-    oof = cv.mean_pred([cv.load_pred(m.dir, "oof") for m in members])
-    test = cv.mean_pred([cv.load_pred(m.dir, "test") for m in members])
     mode = params.get("thresholds", "fixed")
     if mode == "tuned":
         grid = np.round(np.arange(*params["grid"]), 6)

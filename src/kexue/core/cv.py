@@ -334,6 +334,30 @@ def write_blend(runs_dir, params: dict, members: list[Run], member_cvs: list[dic
     return run, result
 
 
+def average_members(runs_dir, member_runs: list[str]) -> tuple[list[Run], list[dict], Any, Any]:
+    """(runs, their cv.json, mean OOF prediction, mean test prediction) of the finished runs a blend averages,
+    checked to share data and folds (runlog.load_members)."""
+    from .runlog import load_members
+    members, cvs = load_members(Path(runs_dir), member_runs)
+    return (members, cvs, mean_pred([load_pred(m.dir, "oof") for m in members]),
+            mean_pred([load_pred(m.dir, "test") for m in members]))
+
+
+def average_blend(runs_dir, params: dict, member_runs: list[str], data: CVData, score: Callable,
+                  describe: Callable[[dict], str]) -> dict:
+    """The plain ensemble: the members' predictions averaged, scored on the scored rows and on each fold with the
+    competition's `score(rows, pred) -> report` (report['score'] the headline), written as a run of its own.
+    Nothing is fitted, so its OOF score is as honest as its members'. `describe(report)` is the log's detail."""
+    members, cvs, oof, test = average_members(runs_dir, member_runs)
+    scored = np.flatnonzero(data.folds >= 0)
+    report = score(scored, take(oof, scored))
+    fold_scores = [score(rows, take(oof, rows))["score"]
+                   for rows in (np.flatnonzero(data.folds == k) for k in range(data.n_folds))]
+    run, result = write_blend(runs_dir, params, members, cvs, oof, test, report, fold_scores)
+    run.log(f"ensemble of {len(members)}: score {result['score']:.4f} ({describe(report)}) -> {run.dir}")
+    return result
+
+
 def run_cv(run: Run, data: CVData, make_model: Callable, **kw) -> dict:
     """All folds in this process, then collect (the API path; make runs folds as separate targets)."""
     for fold in range(data.n_folds):

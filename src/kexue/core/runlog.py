@@ -96,10 +96,25 @@ def write_pointer(path, run_dir) -> None:
 
 
 def read_pointer(path) -> str:
+    """The run id a `<model>.run` pointer names (a missing pointer is a message, not a traceback)."""
     path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"{path} is missing: train that model first (e.g. make spectra-{path.stem})")
+    if not path.is_file():
+        raise SystemExit(f"error: {path}: no such run pointer; model '{path.stem}' has not finished training. "
+                         f"Train it first (`make help` lists each competition's train targets)")
     return path.read_text(encoding="utf-8").split("\n", 1)[0].strip()
+
+
+def resolve_run(run, runs_dir) -> Path:
+    """The run folder a stage's --run names: the folder itself, or a pointer file (<model>.run) naming one
+    under `runs_dir`."""
+    run = Path(run)
+    if run.is_dir():
+        return run
+    run_dir = Path(runs_dir) / read_pointer(run)
+    if not (run_dir / "cv.json").is_file():
+        raise SystemExit(f"error: {run} names run {run_dir.name}, but {run_dir} has no cv.json (deleted, or its "
+                         f"folds did not all finish); retrain the model")
+    return run_dir
 
 
 def main(argv=None) -> int:
