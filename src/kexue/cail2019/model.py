@@ -13,8 +13,6 @@ are padded to the batch's longest (rows of similar length batched together, kexu
 """
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 
 from ..core.tfquiet import import_keras
@@ -22,7 +20,7 @@ from ..core.tfquiet import import_keras
 keras = import_keras()      # first: the layers and losses import keras, and TF's start-up chatter must stay muted
 from keras import layers, ops
 
-from ..core.batching import length_batches
+from ..core.batching import bucketed_dataset, length_batches, round_up
 from ..core.keras_fit import FoldModel
 from ..layers import DGC, AttentionPooling1D
 from ..losses import ZLPR, zlpr_probabilities
@@ -71,27 +69,17 @@ def pad_rows(x: np.ndarray, rows, multiple: int = 8) -> np.ndarray:
     """The rows of a 0-padded char matrix, cut to their longest sentence rounded up to `multiple` (a few shapes
     cover every batch: fewer retraces)."""
     sub = x[rows]
-    n = int((sub != 0).sum(1).max()) if len(sub) else 1
-    return sub[:, :max(multiple, -(-n // multiple) * multiple)]
+    return sub[:, :round_up(int((sub != 0).sum(1).max()) if len(sub) else 1, multiple)]
 
 
 def dataset(x: np.ndarray, y: np.ndarray, batch_size: int, seed: int = 0, epoch=None):
-    """tf.data of (chars, multi-hot) batches, rows of similar length together, reshuffled every epoch,
-    reproducible from (seed, epoch); `epoch()` names the current epoch (a resumed run shuffles as the
-    uninterrupted one did)."""
+    """tf.data of (chars, multi-hot) batches, rows of similar length together, reshuffled each epoch,
+    reproducible from (seed, epoch) (core.batching.bucketed_dataset)."""
     import tensorflow as tf
-    lengths, epochs = (x != 0).sum(1), itertools.count()
-    epoch = epoch or (lambda: next(epochs))
     y = np.asarray(y, np.float32)
-
-    def batches():
-        for rows in length_batches(lengths, batch_size, np.random.default_rng([seed, epoch()])):
-            yield pad_rows(x, rows), y[rows]
-
     spec = (tf.TensorSpec((None, None), tf.int32), tf.TensorSpec((None, y.shape[1]), tf.float32))
-    steps = -(-len(x) // batch_size)
-    return tf.data.Dataset.from_generator(batches, output_signature=spec) \
-        .apply(tf.data.experimental.assert_cardinality(steps)).prefetch(2)
+    return bucketed_dataset((x != 0).sum(1), batch_size, lambda rows: (pad_rows(x, rows), y[rows]), spec, seed,
+                            epoch)
 
 
 class CAILTagger(FoldModel):

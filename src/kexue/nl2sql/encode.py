@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..core.batching import RowView, round_up
+
 NO_AGG = 6   # sel head class for "column not selected"
 NO_OP = 4    # op head class for "token is not in a condition value"
 IGNORE = -1
@@ -100,8 +102,12 @@ class Encoded:
                        csel=self.labels["csel"][q])
         return out
 
-    def take(self, idx) -> EncodedView:
-        return EncodedView(self, np.asarray(idx))
+    def take(self, idx) -> RowView:
+        return RowView(self, idx)
+
+    @property
+    def has_labels(self) -> bool:
+        return bool(self.labels)
 
     def save(self, path) -> None:
         from ..core import io
@@ -118,34 +124,6 @@ class Encoded:
             q_max, h_max = (int(v) for v in z["maxima"])
             return cls(**{k: z[k] for k in ("ids", "tok_off", "q_len", "q_spans", "q_off", "h_pos", "h_off")},
                        q_max=q_max, h_max=h_max, labels=labels)
-
-
-class EncodedView:
-    """Rows of an Encoded, in a given order (what the CV loop hands a model)."""
-
-    def __init__(self, base: Encoded, index: np.ndarray):
-        self.base, self.index = base, index
-
-    def __len__(self):
-        return len(self.index)
-
-    def take(self, idx) -> EncodedView:
-        return EncodedView(self.base, self.index[np.asarray(idx)])
-
-    def row(self, i: int) -> dict:
-        return self.base.row(int(self.index[i]))
-
-    @property
-    def q_max(self):
-        return self.base.q_max
-
-    @property
-    def h_max(self):
-        return self.base.h_max
-
-    @property
-    def has_labels(self) -> bool:
-        return bool(self.base.labels)
 
 
 def encode(questions: list[dict], tables: dict, tokenizer, max_len: int = 512, max_header_tokens: int = 16,
@@ -242,10 +220,9 @@ def _labels(q: dict, n_headers: int, spans, lab: dict, stats: dict) -> None:
 def pad_batch(rows: list[dict], q_pad: int | None = None, h_pad: int | None = None, multiple: int = 8):
     """Model inputs (and labels when the rows have them), padded to the batch's longest row,
     rounded up to `multiple` so a few shapes cover all batches (fewer graph retraces)."""
-    up = lambda n: max(multiple, -(-n // multiple) * multiple)
-    L = up(max(len(r["ids"]) for r in rows))
-    Q = q_pad or up(max(len(r["q_spans"]) for r in rows))
-    H = h_pad or up(max(len(r["h_pos"]) for r in rows))
+    L = round_up(max(len(r["ids"]) for r in rows), multiple)
+    Q = q_pad or round_up(max(len(r["q_spans"]) for r in rows), multiple)
+    H = h_pad or round_up(max(len(r["h_pos"]) for r in rows), multiple)
     b = len(rows)
     x = {"token_ids": np.zeros((b, L), np.int32), "segment_ids": np.zeros((b, L), np.int32),
          "padding_mask": np.zeros((b, L), bool),

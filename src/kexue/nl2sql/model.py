@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..core.batching import length_batches
+from ..core.batching import bucketed_dataset, length_batches
 from ..core.keras_fit import fit_fold, load_trained
 from ..core.tfquiet import import_keras
 from .encode import NO_AGG, pad_batch
@@ -133,22 +133,14 @@ class NL2SQLBert:
 
         import tensorflow as tf
         epoch = [0]
-
-        def batches():  # a new order each epoch, reproducible from (seed, epoch)
-            plan = length_batches(lengths, bs, np.random.default_rng([seed, epoch[0]]))
-            for rows in plan:
-                yield pad_batch([x_train.row(j) for j in rows])
-
-        # tf.data with None dimensions: batch shapes vary with their longest row (Keras' PyDataset
-        # fixes them from the first batches)
         dims = {"token_ids": (tf.int32, 2), "segment_ids": (tf.int32, 2), "padding_mask": (tf.bool, 2),
                 "h_pos": (tf.int32, 2), "h_mask": (tf.bool, 2), "q_mask": (tf.bool, 2),
                 "h_pool": (tf.float32, 3)}
         spec_x = {k: tf.TensorSpec((None,) * n, t) for k, (t, n) in dims.items()}
         spec_y = {"conn": tf.TensorSpec((None,), tf.int32),
                   **{k: tf.TensorSpec((None, None), tf.int32) for k in ("sel", "op", "csel")}}
-        dataset = tf.data.Dataset.from_generator(batches, output_signature=(spec_x, spec_y)) \
-            .apply(tf.data.experimental.assert_cardinality(steps)).prefetch(2)
+        dataset = bucketed_dataset(lengths, bs, lambda rows: pad_batch([x_train.row(j) for j in rows]),
+                                   (spec_x, spec_y), seed, epoch=lambda: epoch[0])
 
         schedule = keras.optimizers.schedules.CosineDecay(
             0.0, decay_steps=max(1, steps * epochs), warmup_target=float(p["lr"]),

@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..core.batching import RowView, round_up
 from .data import QADataError
 
 PAD, UNK = 0, 1
@@ -172,8 +173,8 @@ class Encoded:
                        has_answer=self.labels["has_answer"][i])
         return out
 
-    def take(self, idx) -> EncodedView:
-        return EncodedView(self, np.asarray(idx))
+    def take(self, idx) -> RowView:
+        return RowView(self, idx)
 
     def row_text(self, entries, i: int) -> str:
         """The passage text row i encodes (its window), from the entries it was encoded from."""
@@ -199,22 +200,6 @@ class Encoded:
             return cls(**arrays, q_max=q_max, p_max=p_max,
                        labels={k[6:]: z[k] for k in z.files if k.startswith("label_")},
                        stats=json.loads(str(z["stats"])))
-
-
-class EncodedView:
-    """Rows of an Encoded in a given order (a fold, a batch plan)."""
-
-    def __init__(self, base: Encoded, index: np.ndarray):
-        self.base, self.index = base, index
-
-    def __len__(self):
-        return len(self.index)
-
-    def take(self, idx) -> EncodedView:
-        return EncodedView(self.base, self.index[np.asarray(idx)])
-
-    def row(self, i: int) -> dict:
-        return self.base.row(int(self.index[i]))
 
 
 def _ids(text: str, segment, char2id: dict, word2id: dict) -> tuple[list[int], list[int]]:
@@ -310,8 +295,8 @@ def pad_batch(rows: list[dict], multiple: int = 8):
     """(x, y): x {q_chars, q_words, p_chars, p_words} int32, 0-padded to the batch's longest question and
     passage rounded up to `multiple` (a few shapes cover all batches: fewer retraces); y {start, end} float32
     (batch, passage length) and has_answer float32 (batch,), or None when the rows carry no labels."""
-    up = lambda n: max(multiple, -(-n // multiple) * multiple)
-    b, Q, P = len(rows), up(max(len(r["q_chars"]) for r in rows)), up(max(len(r["p_chars"]) for r in rows))
+    b = len(rows)
+    Q, P = (round_up(max(len(r[k]) for r in rows), multiple) for k in ("q_chars", "p_chars"))
     x = {k: np.zeros((b, Q if k[0] == "q" else P), np.int32) for k in ("q_chars", "q_words", "p_chars", "p_words")}
     labelled = "start" in rows[0]
     y = {"start": np.zeros((b, P), np.float32), "end": np.zeros((b, P), np.float32),

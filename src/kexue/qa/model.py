@@ -17,8 +17,6 @@ question and epoch. Set the mixed-precision policy before building: the pointers
 """
 from __future__ import annotations
 
-import itertools
-
 import numpy as np
 
 from ..core.tfquiet import import_keras
@@ -26,7 +24,7 @@ from ..core.tfquiet import import_keras
 keras = import_keras()      # first: the layers and losses import keras, and TF's start-up chatter must stay muted
 from keras import layers, ops
 
-from ..core.batching import length_batches
+from ..core.batching import bucketed_dataset, length_batches
 from ..core.keras_fit import FoldModel
 from ..layers import DGC, AttentionPooling1D
 from ..losses import focal_loss
@@ -108,25 +106,15 @@ def _p_lengths(data) -> np.ndarray:
 
 
 def dataset(data, batch_size: int, seed: int = 0, epoch=None):
-    """tf.data of pad_batch batches of an Encoded (or view) with labels: rows of similar passage length batched
-    together, in a new order each time it is iterated (each epoch), reproducible from (seed, epoch). `epoch`, a
-    function returning the current epoch, replaces the count of iterations (a run resumed at epoch 5 then
-    shuffles as the uninterrupted run did)."""
+    """tf.data of pad_batch batches of an Encoded (or view) with labels: rows of similar passage length together,
+    reshuffled each epoch, reproducible from (seed, epoch) (core.batching.bucketed_dataset)."""
     import tensorflow as tf
-    lengths, epochs = _p_lengths(data), itertools.count()
-    epoch = epoch or (lambda: next(epochs))
-
-    def batches():
-        for rows in length_batches(lengths, batch_size, np.random.default_rng([seed, epoch()])):
-            yield pad_batch([data.row(int(j)) for j in rows])
-
     seq = tf.TensorSpec((None, None), tf.int32)
     spec = ({k: seq for k in INPUTS}, {"start": tf.TensorSpec((None, None), tf.float32),
                                        "end": tf.TensorSpec((None, None), tf.float32),
                                        "has_answer": tf.TensorSpec((None,), tf.float32)})
-    steps = -(-len(lengths) // batch_size)
-    return tf.data.Dataset.from_generator(batches, output_signature=spec) \
-        .apply(tf.data.experimental.assert_cardinality(steps)).prefetch(2)
+    return bucketed_dataset(_p_lengths(data), batch_size, lambda rows: pad_batch([data.row(int(j)) for j in rows]),
+                            spec, seed, epoch)
 
 
 def predict(model, data, batch_size: int = 256):
@@ -143,7 +131,7 @@ def predict(model, data, batch_size: int = 256):
 
 class DGCNNReader(FoldModel):
     """The model behind `model: dgcnn` (configs/qa/dgcnn.yaml) in the core CV loop's interface: fit() on an
-    EncodedView of training rows, predict() -> {"start", "end"}: (rows, width) float16 pointer probabilities,
+    RowView of training rows, predict() -> {"start", "end"}: (rows, width) float16 pointer probabilities,
     0-padded to the longest passage of the view's split (the same width for every fold, so folds and runs
     average row by row), and "presence" (rows,).
 
@@ -160,7 +148,7 @@ class DGCNNReader(FoldModel):
         return build_dgcnn(self.n_chars, self.word_matrix, self.params)
 
     def stream(self, x, y, batch_size, epoch):
-        return dataset(x, batch_size, self.seed, epoch=epoch)      # the targets travel inside the EncodedView
+        return dataset(x, batch_size, self.seed, epoch=epoch)      # the targets travel inside the RowView
 
     def score_epoch(self, x_valid, y_valid) -> dict:
         return self.evaluate(x_valid, self.predict(x_valid))
