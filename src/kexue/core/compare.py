@@ -6,8 +6,9 @@ import json
 from pathlib import Path
 
 from . import plots, runlog
+from .config import public
 
-HIDDEN = {"_config_file", "name", "model"}
+HIDDEN = {"name", "model"}     # and the private keys (config.public)
 OPTIMISTIC_NOTE = ("the run picked its epochs on the rows it scores (selection: outer), or blends such a run; its "
                    "score flatters it and is not comparable with the others, which are listed first")
 
@@ -25,7 +26,7 @@ def _flatten(d: dict, prefix="") -> dict:
 
 def config_differences(runs: list[dict]) -> list[dict]:
     """For each run, the config values that are not the same in every run of the same model."""
-    flat = [_flatten(r.get("params", {})) for r in runs]
+    flat = [_flatten(public(r.get("params", {}))) for r in runs]
     diffs = []
     for r, f in zip(runs, flat):
         peers = [g for s, g in zip(runs, flat) if s.get("model") == r.get("model")]

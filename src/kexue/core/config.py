@@ -60,6 +60,12 @@ def load(path) -> dict:
     return cfg
 
 
+def public(cfg: dict) -> dict:
+    """The values that decide what a stage computes: without the private keys resolve adds (`_config_file`,
+    `_profile`), which say where the values came from. Run ids, stamps and compare read these."""
+    return {k: v for k, v in cfg.items() if not str(k).startswith("_")}
+
+
 def set_dotted(cfg: dict, key: str, value: Any, source: str = "override") -> None:
     node = cfg
     parts = key.split(".")

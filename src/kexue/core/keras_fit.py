@@ -37,7 +37,7 @@ def ema_momentum(ema, steps: int) -> tuple[float, str | None]:
         return min(0.9999, 1.0 - 1.0 / max(10.0, steps / 10.0)), None
     m = float(ema)
     if not 0.0 < m < 1.0:
-        raise ValueError(f"dgcnn: ema must be auto, null or a momentum in (0, 1), not {ema!r}")
+        raise ValueError(f"ema must be auto, null or a momentum in (0, 1), not {ema!r}")
     if 1.0 / (1.0 - m) > steps / 3.0:
         return m, (f"ema {m} averages over ~{1.0 / (1.0 - m):,.0f} steps but this fold trains {steps:,}: the "
                    f"kept weights are {m ** steps:.0%} the random initialisation. Use ema=auto or a smaller "

@@ -14,14 +14,12 @@ import time
 from pathlib import Path
 
 from . import env, io
-
-PRIVATE_KEYS = ("_config_file",)  # where a config came from does not change what it computes
+from .config import public
 
 
 def run_id(params: dict, data_fingerprint: str, folds_fingerprint: str) -> str:
     """`<name>-<hash>`: the same config on the same data and folds is the same run."""
-    keyed = {k: v for k, v in params.items() if k not in PRIVATE_KEYS}
-    digest = io.short_hash({"params": keyed, "data": data_fingerprint, "folds": folds_fingerprint})
+    digest = io.short_hash({"params": public(params), "data": data_fingerprint, "folds": folds_fingerprint})
     return f"{params.get('name', 'model')}-{digest}"
 
 

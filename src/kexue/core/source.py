@@ -9,6 +9,7 @@ import shutil
 from pathlib import Path
 
 from . import io
+from .config import public
 
 
 def _stat(path, watch: bool) -> list:
@@ -29,7 +30,7 @@ def source_stamp(kind: str, cfg: dict, files) -> dict:
     a path or a dict/list of them, None allowed). The sample is a pure function of cfg["sample"], so its files
     are named, not stat-ed: stat-ing them would change the stamp the moment preprocess generates them, and the
     next make would preprocess again for nothing."""
-    return {"source": kind, "cfg": {k: v for k, v in cfg.items() if k != "_config_file"},
+    return {"source": kind, "cfg": public(cfg),
             "files": _stat_all(files, kind != "sample")}
 
 

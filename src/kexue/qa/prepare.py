@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from ..core import io
+from ..core.config import public
 from ..core.folds import assign_folds
 from ..core.source import ensure_sample, one_file, regular_files
 from ..core.source import source_stamp as stamp
@@ -183,7 +184,7 @@ def _test_gold(files: dict, test: list) -> tuple[dict, str | None]:
 def wordvec_stamp(cfg: dict) -> dict:
     """The resolved word2vec section plus the size and mtime of a user's vector file: make retrains or reloads
     the vectors when either changes."""
-    out = {k: v for k, v in cfg.items() if not k.startswith("_")}
+    out = public(cfg)
     if cfg.get("path"):
         p = Path(cfg["path"])
         if not p.is_file():

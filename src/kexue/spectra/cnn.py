@@ -16,8 +16,6 @@ from ..core.metrics import macro_f1
 from ..core.tfquiet import import_keras
 from .features import normalise
 
-DEFAULT_SHARES = {"star": 0.8, "unknown": 0.1, "galaxy": 0.05, "qso": 0.05}
-
 
 def class_shares(classes, y, configured: dict | None) -> np.ndarray:
     """Share of each class in a training batch: the configured shares when they name exactly
