@@ -50,8 +50,7 @@ def child(model: str, precision: str, n: int, batch: int, steps: int) -> dict:
     from kexue.core.batching import length_batches
     from kexue.core.tfquiet import import_keras
     from kexue.nl2sql.encode import pad_batch
-    from kexue.nl2sql.model import build_net, probabilities
-    from kexue.nl2sql.stages import backbone_for
+    from kexue.nl2sql.model import backbone_for, build_net, probabilities
     keras = import_keras()
     view, spec = encoded_rows(model, n)
     keras.mixed_precision.set_global_policy(precision)

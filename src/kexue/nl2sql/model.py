@@ -99,6 +99,18 @@ def _lengths(view) -> np.ndarray:
     return np.array([len(view.row(i)["ids"]) for i in range(len(view))])
 
 
+def backbone_for(params: dict):
+    """The model's BERT: the pretrained one named by the data manifest, or a small random one."""
+    from ..bert import checkpoint
+    spec = params["backbone"]
+    if spec["kind"] == "pretrained":
+        return checkpoint.load_backbone(spec["path"], dropout=params.get("dropout"))
+    r = params["random_backbone"]
+    return checkpoint.random_backbone(spec["vocab_size"], num_layers=r["layers"], hidden_dim=r["hidden"],
+                                      num_heads=r["heads"], intermediate_dim=r["intermediate"],
+                                      max_sequence_length=spec["max_len"], dropout=params.get("dropout", 0.1))
+
+
 class NL2SQLBert:
     """The model behind `model: bert` in configs/nl2sql/*.yaml."""
 
@@ -115,7 +127,6 @@ class NL2SQLBert:
         return self.evaluate is not None
 
     def _build(self):
-        from .stages import backbone_for
         keras = import_keras()
         keras.mixed_precision.set_global_policy(self.params.get("precision", "float32"))
         self.net = build_net(backbone_for(self.params), int(self.params["csel_dim"]), self.params["sel_loss"])

@@ -28,7 +28,7 @@ SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 
 # ---------------------------------------------------------------- data source
 
-def split_files(cfg: dict, source: str = "auto") -> tuple[str, dict]:
+def source_files(cfg: dict, source: str = "auto") -> tuple[str, dict]:
     """('raw' | 'sample' | 'files', {split: {questions, tables, db, column_values}})."""
     if cfg.get("files"):
         files = {s: dict(f) for s, f in cfg["files"].items() if f}
@@ -48,7 +48,7 @@ def split_files(cfg: dict, source: str = "auto") -> tuple[str, dict]:
 
 def source_stamp(cfg: dict, source: str = "auto") -> dict:
     """What preprocess reads, cheaply (names, sizes, mtimes): make reruns preprocess when it changes."""
-    kind, files = split_files(cfg, source)
+    kind, files = source_files(cfg, source)
     stamp = source_stamp_of(kind, cfg, files)
     if cfg.get("bert"):
         bert = Path(cfg["bert"])
@@ -110,7 +110,7 @@ def _encode_naming_files(files: dict, splits, questions, tables, tok, enc_args, 
 
 def preprocess(cfg: dict, out_dir, source: str = "auto") -> dict:
     out_dir = Path(out_dir)
-    kind, files = split_files(cfg, source)
+    kind, files = source_files(cfg, source)
     if kind == "sample":
         s = cfg["sample"]
         print(f"[nl2sql] no competition files in {cfg['raw_dir']}/ (train/train.json ...) -> using a GENERATED "

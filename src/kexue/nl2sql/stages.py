@@ -1,6 +1,6 @@
 """The NL2SQL training stage, called by pipelines/nl2sql/train.py (one fold per call): the CV data, the scorer
-that picks the epochs (decoded head probabilities scored as the organiser does), the model of a config and its
-BERT backbone, the run folder. The ensemble, evaluate and submit stages import it to score and decode what
+that picks the epochs (decoded head probabilities scored as the organiser does), the model of a config, the run
+folder. The ensemble, evaluate and submit stages import it to score and decode what
 training wrote; no stage before training does.
 
 preprocess, folds: kexue.nl2sql.prepare    train: this module    ensemble: kexue.nl2sql.blend
@@ -18,27 +18,12 @@ from .data import column_values, load
 from .decode import snapper
 from .encode import Encoded
 
-# ---------------------------------------------------------------- backbone
-
-def backbone_for(params: dict):
-    """The model's BERT: the pretrained one named by the data manifest, or a small random one."""
-    from ..bert import checkpoint
-    spec = params["backbone"]
-    if spec["kind"] == "pretrained":
-        return checkpoint.load_backbone(spec["path"], dropout=params.get("dropout"))
-    r = params["random_backbone"]
-    return checkpoint.random_backbone(spec["vocab_size"], num_layers=r["layers"], hidden_dim=r["hidden"],
-                                      num_heads=r["heads"], intermediate_dim=r["intermediate"],
-                                      max_sequence_length=spec["max_len"], dropout=params.get("dropout", 0.1))
-
-
 # ---------------------------------------------------------------- CV data and scoring
 
 class Scorer:
     """Decodes head probabilities of labelled rows and scores them as the organiser does."""
 
-    def __init__(self, manifest: dict, decode_cfg: dict, questions, tables, encoded, executors: dict,
-                 values: dict):
+    def __init__(self, decode_cfg: dict, questions, tables, encoded, executors: dict, values: dict):
         self.questions, self.tables, self.encoded = questions, tables, encoded
         self.executors, self.value_compare = executors, decode_cfg.get("value_compare", "exact")
         self.snap = snapper(decode_cfg, tables, values)
@@ -55,7 +40,7 @@ class Scorer:
         from . import metrics
         gold = [self.questions[i]["sql"] for i in rows]
         table_ids = [self.questions[i]["table_id"] for i in rows]
-        report = metrics.evaluate(gold, pred, table_ids, executor=_Dispatch(self.executors, table_ids),
+        report = metrics.evaluate(gold, pred, table_ids, executor=_Dispatch(self.executors),
                                   value_compare=self.value_compare)
         comp = report.get("components") or {k: report[k] for k in ("sel", "agg", "conn", "cond_col", "cond_op",
                                                                      "cond_val") if k in report}
@@ -65,7 +50,7 @@ class Scorer:
 class _Dispatch:
     """One executor per split's tables/db, looked up by table id."""
 
-    def __init__(self, executors: dict, table_ids):
+    def __init__(self, executors: dict):
         self.executors = executors
 
     def _for(self, table_id):
@@ -103,7 +88,7 @@ def cv_data(params: dict, processed_dir, folds_path, decode_cfg: dict):
     test = Encoded.load(processed_dir / "test.enc.npz") if (processed_dir / "test.enc.npz").exists() \
         else Encoded.load(processed_dir / "labelled.enc.npz").take(np.arange(0))
     values = {**column_values(files, "train"), **column_values(files, "val")}
-    scorer = Scorer(manifest, decode_cfg, questions, tables, encoded, executors_for(files, {"train": tt, "val": vt}),
+    scorer = Scorer(decode_cfg, questions, tables, encoded, executors_for(files, {"train": tt, "val": vt}),
                     values)
     data = cv.CVData(x=encoded.take(np.arange(len(encoded))), y=np.arange(len(encoded)), folds=np.load(folds_path),
                      x_test=test if not isinstance(test, Encoded) else test.take(np.arange(len(test))),
