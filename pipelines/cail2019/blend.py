@@ -19,7 +19,6 @@ pointers = [m for m in args.members if wanted == "all" or Path(m).name.split(".s
 if not pointers:
     raise SystemExit(f"error: blend {params['name']}: none of the trained models {[Path(m).name for m in args.members]} "
                      f"is in its member_models {wanted}; add it to CAIL_MODELS")
-result = blend.blend_runs(params, [runlog.read_pointer(m) for m in pointers], args.runs, args.features,
-                          f"{args.features}/folds.npy")
+result = blend.blend_runs(params, [runlog.read_pointer(m) for m in pointers], args.runs, args.features)
 if args.pointer:
     runlog.write_pointer(args.pointer, Path(args.runs) / result["run_id"])

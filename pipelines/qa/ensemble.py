@@ -16,6 +16,6 @@ p.add_argument("--pointer", help="write the ensemble's run id here")
 args = p.parse_args()
 members = [runlog.read_pointer(m) for m in args.members]
 result = blend.blend_runs(io.read_json(args.params), members, args.runs, args.processed, args.features,
-                          f"{args.processed}/folds.npy", io.read_json(args.decode))
+                          io.read_json(args.decode))
 if args.pointer:
     runlog.write_pointer(args.pointer, Path(args.runs) / result["run_id"])

@@ -28,12 +28,12 @@ def thresholds_of(run_dir, n_tags: int) -> np.ndarray:
     return np.asarray(io.read_json(path)["thresholds"], float) if path.exists() else np.full(n_tags, 0.5)
 
 
-def blend_runs(params: dict, member_runs: list[str], runs_dir, features_dir, folds_path) -> dict:
+def blend_runs(params: dict, member_runs: list[str], runs_dir, features_dir) -> dict:
     """Average the members' OOF and test probabilities; `thresholds: tuned` then tunes one threshold per tag
     (cross-fitted for the OOF score, on all OOF rows for the test set). A run like any other, plus
     thresholds.json."""
     members, cvs, oof, test = cv.average_members(runs_dir, member_runs)
-    d = cv_data(features_dir, folds_path)
+    d = cv_data(params, {"features": features_dir})
     mode = params.get("thresholds", "fixed")
     if mode == "tuned":
         grid = np.round(np.arange(*params["grid"]), 6)

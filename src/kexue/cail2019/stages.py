@@ -21,6 +21,11 @@ from .data import _arrays
 
 # ---------------------------------------------------------------- 4. train
 
+# the train stage's inputs (kexue.core.protocol): --features (folds.npy included), --runs
+INPUTS = {"features": "data/features/cail2019", "runs": "data/runs/cail2019"}
+JSON_INPUTS = ()
+
+
 def _features(features_dir) -> dict:
     return io.read_json(Path(features_dir) / "manifest.json")
 
@@ -30,7 +35,9 @@ def score(y, prob, classes=None, thresholds=0.5) -> dict:
     return multilabel.report(y, np.asarray(prob) > np.asarray(thresholds), classes)
 
 
-def cv_data(features_dir, folds_path) -> cv.CVData:
+def cv_data(params: dict, inputs: dict) -> cv.CVData:
+    features_dir = inputs["features"]
+    folds_path = Path(features_dir) / "folds.npy"
     f = _features(features_dir)
     train, test = _arrays(features_dir, "train"), _arrays(features_dir, "test")
     folds = np.load(folds_path)
@@ -41,17 +48,18 @@ def cv_data(features_dir, folds_path) -> cv.CVData:
                      headline="cail_score", groups=train["doc"])  # a judgement's sentences stay together
 
 
-def model_factory(params: dict, features_dir):
+def model_factory(params: dict, inputs: dict, data: cv.CVData):
     from .model import CAILTagger
     if params["model"] != "dgc":
         raise SystemExit(f"error: unknown model '{params['model']}' (known: dgc)")
-    n_chars = _features(features_dir)["n_chars"]
+    n_chars = _features(inputs["features"])["n_chars"]
     evaluate = lambda y, prob: {"score": multilabel.cail_score(y, prob > 0.5)}
     return lambda p, workdir, seed, classes: CAILTagger(p, workdir, seed, classes, n_chars=n_chars,
                                                         evaluate=evaluate)
 
 
-def open_run(params: dict, runs_dir, features_dir, folds_path) -> runlog.Run:
-    f = _features(features_dir)
-    return runlog.Run.create(runs_dir, params, f["data_fingerprint"], io.sha256_file(folds_path, 16),
+def open_run(params: dict, inputs: dict) -> runlog.Run:
+    f = _features(inputs["features"])
+    return runlog.Run.create(inputs["runs"], params, f["data_fingerprint"],
+                             io.sha256_file(Path(inputs["features"]) / "folds.npy", 16),
                              extra={"data_source": f["source"]})

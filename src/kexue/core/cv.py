@@ -371,7 +371,7 @@ def train_parser(description: str, **paths: str) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=description)
     p.add_argument("--params", required=True, help="resolved model config (JSON)")
     for name, default in paths.items():
-        p.add_argument(f"--{name.replace('_', '-')}", default=default)
+        p.add_argument(f"--{name.replace('_', '-')}", default=default, required=default is None)
     g = p.add_mutually_exclusive_group(required=True)
     g.add_argument("--print-run-id", action="store_true", help="print the run id these inputs map to")
     g.add_argument("--fold", type=int, help="train this fold")
@@ -397,3 +397,22 @@ def train_command(args, run: Run, prepare: Callable) -> None:
     else:
         collect(run, data)
 
+
+
+def train_main(description: str, stages, argv=None) -> None:
+    """A competition's whole train stage (pipelines/<comp>/train.py) from its stages module (kexue.core.protocol):
+    the command line from stages.INPUTS, the run from open_run, the CV data and model from cv_data and
+    model_factory (the model only when a fold is trained: collecting imports no TensorFlow)."""
+    args = train_parser(description, **stages.INPUTS).parse_args(argv)
+    inputs = {name: io.read_json(getattr(args, name)) if name in stages.JSON_INPUTS else getattr(args, name)
+              for name in stages.INPUTS}
+    params = io.read_json(args.params)
+    if hasattr(stages, "run_params"):
+        params = stages.run_params(params, inputs)
+    run = stages.open_run(params, inputs)
+
+    def prepare(with_model: bool):
+        data = stages.cv_data(params, inputs)
+        return data, stages.model_factory(params, inputs, data) if with_model else None
+
+    train_command(args, run, prepare)

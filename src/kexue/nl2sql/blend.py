@@ -7,8 +7,8 @@ from ..core import cv
 from .stages import cv_data
 
 
-def blend_runs(params: dict, member_runs: list[str], runs_dir, processed_dir, folds_path, decode_cfg: dict) -> dict:
+def blend_runs(params: dict, member_runs: list[str], runs_dir, processed_dir, decode_cfg: dict) -> dict:
     """Average the members' head probabilities (OOF and test) into a run like any other."""
-    data, scorer, _ = cv_data(params, processed_dir, folds_path, decode_cfg)
-    return cv.average_blend(runs_dir, params, member_runs, data, scorer,
+    data = cv_data(params, {"processed": processed_dir, "decode": decode_cfg})
+    return cv.average_blend(runs_dir, params, member_runs, data, data.score,
                             lambda r: f"logic-form {r['logic_form_acc']:.4f}")

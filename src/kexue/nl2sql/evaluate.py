@@ -12,11 +12,12 @@ from ..core import cv, io
 from .stages import cv_data
 
 
-def evaluate(run_dir, processed_dir, folds_path, decode_cfg: dict) -> dict:
+def evaluate(run_dir, processed_dir, decode_cfg: dict) -> dict:
     """Decode the run's validation predictions with the decode config and write eval.json."""
     from . import metrics
     run_dir = Path(run_dir)
-    cv_set, scorer, _ = cv_data({}, processed_dir, folds_path, decode_cfg)
+    cv_set = cv_data({}, {"processed": processed_dir, "decode": decode_cfg})
+    scorer = cv_set.score
     oof = cv.load_pred(run_dir, "oof")
     scored = np.flatnonzero(cv_set.folds >= 0)
     pred = scorer.decode(scored, cv.take(oof, scored))

@@ -77,8 +77,17 @@ def executors_for(files: dict, tables_by_split: dict) -> dict:
     return out
 
 
-def cv_data(params: dict, processed_dir, folds_path, decode_cfg: dict):
-    processed_dir = Path(processed_dir)
+# the train stage's inputs (kexue.core.protocol): --processed (folds.npy included), --runs, --decode (the
+# resolved decode config, which scores the epochs)
+INPUTS = {"processed": "data/processed/nl2sql", "runs": "data/runs/nl2sql", "decode": None}
+JSON_INPUTS = ("decode",)
+
+
+def cv_data(params: dict, inputs: dict) -> cv.CVData:
+    """The labelled questions (train + val), their folds and the test questions; data.score is the Scorer
+    (decode + the organiser's metrics)."""
+    processed_dir, decode_cfg = Path(inputs["processed"]), inputs["decode"]
+    folds_path = processed_dir / "folds.npy"
     manifest = io.read_json(processed_dir / "manifest.json")
     files = manifest["files"]
     tq, tt = load(files, "train", True)
@@ -94,24 +103,26 @@ def cv_data(params: dict, processed_dir, folds_path, decode_cfg: dict):
                      x_test=test if not isinstance(test, Encoded) else test.take(np.arange(len(test))),
                      classes=None, score=scorer, headline="score",
                      groups=np.array([q["table_id"] for q in questions]))  # a table's questions stay together
-    return data, scorer, manifest
+    return data
 
 
-def model_factory(params: dict, scorer):
+def model_factory(params: dict, inputs: dict, data: cv.CVData):
     from .model import NL2SQLBert
     if params["model"] != "bert":
         raise SystemExit(f"error: unknown model '{params['model']}' (known: bert)")
+    scorer = data.score
     return lambda p, workdir, seed, classes: NL2SQLBert(p, workdir, seed, classes,
                                                         evaluate=lambda x, prob: scorer(x.index, prob))
 
 
-def open_run(params: dict, runs_dir, processed_dir, folds_path) -> runlog.Run:
-    manifest = io.read_json(Path(processed_dir) / "manifest.json")
-    return runlog.Run.create(runs_dir, params, manifest["data_fingerprint"], io.sha256_file(folds_path, 16),
+def open_run(params: dict, inputs: dict) -> runlog.Run:
+    manifest = io.read_json(Path(inputs["processed"]) / "manifest.json")
+    return runlog.Run.create(inputs["runs"], params, manifest["data_fingerprint"],
+                             io.sha256_file(Path(inputs["processed"]) / "folds.npy", 16),
                              extra={"data_source": manifest["source"], "backbone": manifest["backbone"]["kind"]})
 
 
-def with_backbone(params: dict, processed_dir) -> dict:
-    """The backbone is a property of the data (the checkpoint the tokens were made for)."""
-    manifest = io.read_json(Path(processed_dir) / "manifest.json")
+def run_params(params: dict, inputs: dict) -> dict:
+    """The backbone is a property of the data (the checkpoint the tokens were made for): the run records it."""
+    manifest = io.read_json(Path(inputs["processed"]) / "manifest.json")
     return {**params, "backbone": {k: v for k, v in manifest["backbone"].items() if k != "config"}}

@@ -7,9 +7,8 @@ from ..core import cv
 from .stages import cv_data
 
 
-def blend_runs(params: dict, member_runs: list[str], runs_dir, processed_dir, features_dir, folds_path,
-               decode_cfg: dict) -> dict:
+def blend_runs(params: dict, member_runs: list[str], runs_dir, processed_dir, features_dir, decode_cfg: dict) -> dict:
     """Average the members' start and end probabilities (OOF and test) into a run like any other."""
-    data, scorer = cv_data(processed_dir, features_dir, folds_path, decode_cfg)
-    return cv.average_blend(runs_dir, params, member_runs, data, scorer,
+    data = cv_data(params, {"processed": processed_dir, "features": features_dir, "decode": decode_cfg})
+    return cv.average_blend(runs_dir, params, member_runs, data, data.score,
                             lambda r: f"accuracy {r['accuracy']:.4f}, F1 {r['f1']:.4f}")

@@ -32,11 +32,12 @@ def _test_set(processed_dir, features_dir, run_dir):
     return entries, enc, prob
 
 
-def evaluate(run_dir, processed_dir, features_dir, folds_path, decode_cfg: dict) -> dict:
+def evaluate(run_dir, processed_dir, features_dir, decode_cfg: dict) -> dict:
     """Decode the run's OOF probabilities with the decode config (and with voting switched the other way), and
     the test probabilities when the test gold exists: eval.json and oof_predictions.jsonl in the run folder."""
     run_dir = Path(run_dir)
-    data_, scorer = cv_data(processed_dir, features_dir, folds_path, decode_cfg)
+    data_ = cv_data({}, {"processed": processed_dir, "features": features_dir, "decode": decode_cfg})
+    scorer = data_.score
     oof = cv.load_pred(run_dir, "oof")
     scored = np.flatnonzero(data_.folds >= 0)
     voting = bool(decode_cfg["voting"])

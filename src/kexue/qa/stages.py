@@ -70,12 +70,20 @@ class Scorer:
         return score_answers(self.decode(rows, pred), self.gold)
 
 
+# the train stage's inputs (kexue.core.protocol): --processed (folds.npy included), --features (word vectors
+# included), --runs, --decode (the resolved decode config, which scores the epochs)
+INPUTS = {"processed": "data/processed/qa", "features": "data/features/qa", "runs": "data/runs/qa", "decode": None}
+JSON_INPUTS = ("decode",)
+
+
 def _features(features_dir) -> dict:
     return io.read_json(Path(features_dir) / "manifest.json")
 
 
-def cv_data(processed_dir, features_dir, folds_path, decode_cfg: dict):
-    processed_dir, features_dir = Path(processed_dir), Path(features_dir)
+def cv_data(params: dict, inputs: dict) -> cv.CVData:
+    """The training passages, their folds and the test passages; data.score is the Scorer (decode + Sogou)."""
+    processed_dir, features_dir, decode_cfg = Path(inputs["processed"]), Path(inputs["features"]), inputs["decode"]
+    folds_path = processed_dir / "folds.npy"
     entries = load_entries(processed_dir, "train")
     enc = Encoded.load(features_dir / "train.enc.npz")
     test = Encoded.load(features_dir / "test.enc.npz")
@@ -84,24 +92,25 @@ def cv_data(processed_dir, features_dir, folds_path, decode_cfg: dict):
         raise SystemExit(f"error: {folds_path} has {len(folds)} rows but {features_dir}/train.enc.npz has {len(enc)}; "
                          f"rerun make qa-folds qa-encode")
     scorer = Scorer(entries, enc, decode_cfg)
-    data_ = cv.CVData(x=enc.take(np.arange(len(enc))), y=np.arange(len(enc)), folds=folds,
-                      x_test=test.take(np.arange(len(test))), classes=None, score=scorer, headline="score",
-                      groups=question_groups(entries))
-    return data_, scorer
+    return cv.CVData(x=enc.take(np.arange(len(enc))), y=np.arange(len(enc)), folds=folds,
+                     x_test=test.take(np.arange(len(test))), classes=None, score=scorer, headline="score",
+                     groups=question_groups(entries))
 
 
-def model_factory(params: dict, scorer: Scorer, features_dir, wordvec_dir):
+def model_factory(params: dict, inputs: dict, data: cv.CVData):
     from .model import DGCNNReader
     if params["model"] != "dgcnn":
         raise SystemExit(f"error: unknown model '{params['model']}' (known: dgcnn)")
-    n_chars = _features(features_dir)["n_chars"]
-    matrix = np.load(Path(wordvec_dir) / "vectors.npy")
+    n_chars = _features(inputs["features"])["n_chars"]
+    matrix = np.load(Path(inputs["features"]) / "wordvec" / "vectors.npy")
+    scorer = data.score
     return lambda p, workdir, seed, classes: DGCNNReader(p, workdir, seed, classes, n_chars=n_chars,
                                                          word_matrix=matrix,
                                                          evaluate=lambda x, prob: scorer(x.index, prob))
 
 
-def open_run(params: dict, runs_dir, features_dir, folds_path) -> runlog.Run:
-    f = _features(features_dir)
-    return runlog.Run.create(runs_dir, params, f["data_fingerprint"], io.sha256_file(folds_path, 16),
+def open_run(params: dict, inputs: dict) -> runlog.Run:
+    f = _features(inputs["features"])
+    return runlog.Run.create(inputs["runs"], params, f["data_fingerprint"],
+                             io.sha256_file(Path(inputs["processed"]) / "folds.npy", 16),
                              extra={"data_source": f["source"], "word_vectors": f["word_vectors"]["kind"]})

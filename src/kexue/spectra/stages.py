@@ -17,9 +17,14 @@ from . import data
 # ---------------------------------------------------------------- training
 
 MODELS = {"cnn": "kexue.spectra.cnn:SpectraCNN", "lgbm": "kexue.spectra.lgbm:SpectraLGBM"}
+# the train stage's inputs (kexue.core.protocol): --store, --features, --runs, --predict-set (a resolved JSON)
+INPUTS = {"store": "data/processed/spectra", "features": "data/features/spectra", "runs": "data/runs/spectra",
+          "predict_set": None}
+JSON_INPUTS = ("predict_set",)
 
 
-def model_factory(kind: str):
+def model_factory(params: dict, inputs: dict, data: cv.CVData):
+    kind = params["model"]
     if kind not in MODELS:
         raise SystemExit(f"error: unknown model '{kind}' (known: {', '.join(MODELS)})")
     module, cls = MODELS[kind].split(":")
@@ -27,7 +32,8 @@ def model_factory(kind: str):
     return getattr(importlib.import_module(module), cls)
 
 
-def cv_data(params: dict, store_dir, features_dir, predict_set: str) -> cv.CVData:
+def cv_data(params: dict, inputs: dict) -> cv.CVData:
+    store_dir, features_dir, predict_set = inputs["store"], inputs["features"], inputs["predict_set"]
     manifest = io.read_json(Path(store_dir) / "manifest.json")
     train = data.load_set(store_dir, "train")
     if predict_set not in manifest["sets"]:
@@ -41,8 +47,8 @@ def cv_data(params: dict, store_dir, features_dir, predict_set: str) -> cv.CVDat
                      x_test=x_test, classes=manifest["classes"])
 
 
-def open_run(params: dict, runs_dir, store_dir) -> runlog.Run:
-    manifest = io.read_json(Path(store_dir) / "manifest.json")
-    folds_fp = io.sha256_file(Path(store_dir) / "folds.npy", 16)
-    return runlog.Run.create(runs_dir, params, manifest["data_fingerprint"], folds_fp,
+def open_run(params: dict, inputs: dict) -> runlog.Run:
+    manifest = io.read_json(Path(inputs["store"]) / "manifest.json")
+    folds_fp = io.sha256_file(Path(inputs["store"]) / "folds.npy", 16)
+    return runlog.Run.create(inputs["runs"], params, manifest["data_fingerprint"], folds_fp,
                              extra={"data_source": manifest["source"], "data_dir": manifest["source_dir"]})
