@@ -4,13 +4,14 @@ this module, so editing it reruns these stages and, when their outputs change, w
 """
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import numpy as np
 
 from ..core import io
 from ..core.folds import assign_folds, folds_stage
+from ..core.source import ensure_sample
+from ..core.source import source_stamp as stamp
 from . import data, features, sample
 
 # ---------------------------------------------------------------- data source
@@ -24,18 +25,12 @@ def choose_source(data_cfg: dict, source: str = "auto") -> tuple[str, Path]:
 
 
 def source_stamp(data_cfg: dict, source: str = "auto") -> dict:
-    """What preprocess reads, cheaply: make reruns preprocess when this changes. For raw data
-    the index files and data folders (names, sizes, mtimes); for the sample, its settings."""
+    """What preprocess reads, cheaply (core.source): make reruns preprocess when this changes. For raw data
+    the data config and the entries of raw_dir, the index files and data folders (names, sizes, mtimes: a
+    folder's changes when a spectrum is added or removed); for the sample, the config, its settings included."""
     kind, root = choose_source(data_cfg, source)
-    stamp = {"source": kind, "dir": str(root), "sets": data_cfg["sets"], "classes": data_cfg.get("classes"),
-             "n_values": data_cfg["n_values"], "store_dtype": data_cfg["store_dtype"],
-             "on_bad_file": data_cfg["on_bad_file"]}
-    if kind == "sample":
-        stamp["sample"] = data_cfg["sample"]
-    else:
-        stamp["files"] = sorted((p.name, p.stat().st_size if p.is_file() else None, p.stat().st_mtime_ns)
-                                for p in root.iterdir() if not p.name.startswith("."))
-    return stamp
+    files = sorted(str(p) for p in root.iterdir() if not p.name.startswith(".")) if kind == "raw" else str(root)
+    return stamp(kind, data_cfg, files)
 
 
 def preprocess(data_cfg: dict, out_dir, source: str = "auto") -> dict:
@@ -45,15 +40,7 @@ def preprocess(data_cfg: dict, out_dir, source: str = "auto") -> dict:
         print(f"[spectra] no competition files matching '{data_cfg['sets']['train']['index']}' in "
               f"{data_cfg['raw_dir']}/ -> using a GENERATED SAMPLE (seed {s['seed']}, {s['n_train']} train / "
               f"{s['n_test']} test spectra) in {root}/", flush=True)
-        marker = root / "SAMPLE.json"
-        made_with = io.read_json(marker) if marker.exists() else {}
-        if any(made_with.get(k) != s[k] for k in ("seed", "n_train", "n_test", "class_shares")):
-            if marker.exists():
-                shutil.rmtree(root)  # a smaller sample must not leave the bigger one's files behind
-            elif root.exists() and any(root.iterdir()):
-                raise SystemExit(f"error: sample_dir {root}/ holds files that no sample generator wrote; "
-                                 f"refusing to overwrite them. Point data.sample_dir elsewhere.")
-            sample.generate(root, s["n_train"], s["n_test"], s["class_shares"], s["seed"])
+        ensure_sample(data_cfg, sample.generate)
     else:
         print(f"[spectra] using competition data in {root}/", flush=True)
     manifest = data.preprocess(data_cfg, root, out_dir, kind)
