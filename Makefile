@@ -20,7 +20,7 @@ SUBMISSIONS_DIR ?= submissions
 PYTEST_ARGS ?=
 
 FORCE:
-.PHONY: FORCE help venv test test-fast compare clean-sample
+.PHONY: FORCE help venv test test-fast compare clean-sample new-competition
 
 empty :=
 space := $(empty) $(empty)
@@ -51,6 +51,9 @@ test: $(VENV_OK)  ## run the test suite (real-data tests skip when ../shared is 
 
 test-fast: $(VENV_OK)  ## the tests that train no real models
 	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
+
+new-competition: $(VENV_OK)  ## start a fifth competition from a working tabular one: make new-competition NAME=<name>
+	@$(PY) -m kexue.core.scaffold "$(NAME)"
 
 compare: $(VENV_OK)  ## CV logs of all runs side by side, best first, plus a PNG (COMP=spectra)
 	@$(PY) -m kexue.core.compare $(COMP) --runs $(DATA_DIR)/runs

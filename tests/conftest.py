@@ -56,3 +56,29 @@ def make(tmp_path, *args, timeout: int = 900) -> str:
     out = subprocess.run(cmd, check=False, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     return out.stdout + out.stderr
+
+
+def copy_repo(dest: Path) -> Path:
+    """The working tree's files (tracked and new, not ignored) copied to dest, mtimes kept so the venv stays
+    current: a repository a test may edit."""
+    import shutil
+    import subprocess
+    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
+                            capture_output=True, check=True).stdout.decode().split("\0")
+    for rel in filter(None, listed):
+        src = ROOT / rel
+        if src.is_file():
+            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dest / rel)
+    return dest
+
+
+def make_in(repo: Path, *args, timeout: int = 900) -> str:
+    """`make ARGS` in a copied repository, with its own kexue (not the installed one) and this checkout's venv."""
+    import os
+    import subprocess
+    env = {**os.environ, "PYTHONPATH": str(repo / "src")}
+    out = subprocess.run(["make", "--no-print-directory", *args, f"VENV={ROOT / '.venv'}"], cwd=repo, env=env,
+                         capture_output=True, text=True, timeout=timeout, check=False)
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    return out.stdout + out.stderr

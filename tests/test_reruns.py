@@ -3,38 +3,17 @@ script or the kexue code it imports (kexue.core.codestamp); stage variables (SP_
 adds count too. The spectra pipeline runs in a copy of the repository, so the tests can edit its code."""
 import os
 import re
-import shutil
-import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import ROOT
+from conftest import copy_repo as _copy_repo
+from conftest import make_in as make
 
 pytestmark = pytest.mark.slow
 
 TINY = ["data.sample.n_train=90", "data.sample.n_test=25", "data.folds.n=3", "cnn.epochs_ce=1", "cnn.epochs_f1=1",
         "cnn.steps_per_epoch=2", "cnn.filters=[4, 4, 8, 8, 8, 8, 8, 8]", "lgbm.lgbm.num_boost_round=20"]
 FOLD = re.compile(r"(\w+)-\w+\] fold \d of")
-
-
-def _copy_repo(dest: Path) -> Path:
-    """The working tree's files (tracked and new, not ignored), mtimes kept so the venv stays current."""
-    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
-                            capture_output=True, check=True).stdout.decode().split("\0")
-    for rel in filter(None, listed):
-        src = ROOT / rel
-        if src.is_file():
-            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(src, dest / rel)
-    return dest
-
-
-def make(repo: Path, *args) -> str:
-    env = {**os.environ, "PYTHONPATH": str(repo / "src")}     # the copy's kexue, not the installed one
-    out = subprocess.run(["make", "--no-print-directory", *args, f"VENV={ROOT / '.venv'}"], cwd=repo, env=env,
-                         capture_output=True, text=True, timeout=900, check=False)
-    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
-    return out.stdout + out.stderr
 
 
 def edit(repo: Path, rel: str, line: str = "\n# an edit that changes nothing it computes\n") -> None:

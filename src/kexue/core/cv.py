@@ -343,17 +343,20 @@ def average_members(runs_dir, member_runs: list[str]) -> tuple[list[Run], list[d
             mean_pred([load_pred(m.dir, "test") for m in members]))
 
 
-def average_blend(runs_dir, params: dict, member_runs: list[str], data: CVData, score: Callable,
-                  describe: Callable[[dict], str]) -> dict:
-    """The plain ensemble: the members' predictions averaged, scored on the scored rows and on each fold with the
-    competition's `score(rows, pred) -> report` (report['score'] the headline), written as a run of its own.
-    Nothing is fitted, so its OOF score is as honest as its members'. `describe(report)` is the log's detail."""
+def average_blend(runs_dir, params: dict, member_runs: list[str], data: CVData, describe: Callable[[dict], str],
+                  score: Callable | None = None) -> dict:
+    """The plain ensemble: the members' predictions averaged, scored on the scored rows and on each fold, written
+    as a run of its own. Nothing is fitted, so its OOF score is as honest as its members'. `score(rows, pred) ->
+    report` scores rows by index (default: data.score on their labels); report[data.headline] is the headline.
+    `describe(report)` is the log's detail."""
+    score = score or (lambda rows, pred: data.score(take(data.y, rows), pred, data.classes))
     members, cvs, oof, test = average_members(runs_dir, member_runs)
     scored = np.flatnonzero(data.folds >= 0)
     report = score(scored, take(oof, scored))
-    fold_scores = [score(rows, take(oof, rows))["score"]
+    fold_scores = [score(rows, take(oof, rows))[data.headline]
                    for rows in (np.flatnonzero(data.folds == k) for k in range(data.n_folds))]
-    run, result = write_blend(runs_dir, params, members, cvs, oof, test, report, fold_scores)
+    run, result = write_blend(runs_dir, params, members, cvs, oof, test, report, fold_scores, data.classes,
+                              data.headline)
     run.log(f"ensemble of {len(members)}: score {result['score']:.4f} ({describe(report)}) -> {run.dir}")
     return result
 

@@ -10,5 +10,5 @@ from .stages import cv_data
 def blend_runs(params: dict, member_runs: list[str], runs_dir, processed_dir, decode_cfg: dict) -> dict:
     """Average the members' head probabilities (OOF and test) into a run like any other."""
     data = cv_data(params, {"processed": processed_dir, "decode": decode_cfg})
-    return cv.average_blend(runs_dir, params, member_runs, data, data.score,
-                            lambda r: f"logic-form {r['logic_form_acc']:.4f}")
+    return cv.average_blend(runs_dir, params, member_runs, data,
+                            lambda r: f"logic-form {r['logic_form_acc']:.4f}", score=data.score)

@@ -10,5 +10,5 @@ from .stages import cv_data
 def blend_runs(params: dict, member_runs: list[str], runs_dir, processed_dir, features_dir, decode_cfg: dict) -> dict:
     """Average the members' start and end probabilities (OOF and test) into a run like any other."""
     data = cv_data(params, {"processed": processed_dir, "features": features_dir, "decode": decode_cfg})
-    return cv.average_blend(runs_dir, params, member_runs, data, data.score,
-                            lambda r: f"accuracy {r['accuracy']:.4f}, F1 {r['f1']:.4f}")
+    return cv.average_blend(runs_dir, params, member_runs, data,
+                            lambda r: f"accuracy {r['accuracy']:.4f}, F1 {r['f1']:.4f}", score=data.score)
