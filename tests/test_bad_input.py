@@ -100,6 +100,8 @@ CONFIG_CASES = [
     Case("base: with a typo", resolve("spectra/lgbm_big.yaml", beside=("spectra/lgbm.yaml",),
                                       body="base: lgbn\nmodel: lgbm\n"),
          ("lgbm_big.yaml", "base: 'lgbn' names no config beside it", "lgbm"), not_written=("p.json",)),
+    Case("a model name with a typo (SP_SUBMIT=lgbmm)", resolve("spectra/lgbmm.yaml"),
+         ("lgbmm.yaml: config file not found", "cnn, data", "did you mean lgbm?"), not_written=("p.json",)),
     Case("valid overrides pass", resolve("spectra/cnn.yaml", "epochs_ce=3", "lr=1", "steps_per_epoch=20",
                                          "verbose=2"), ok=True),
 ]

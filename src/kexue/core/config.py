@@ -47,7 +47,11 @@ def load(path) -> dict:
     try:
         cfg = yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader) or {}
     except FileNotFoundError:
-        raise ConfigError(f"{path}: config file not found") from None
+        there = sorted(p.stem for p in path.parent.glob("*.yaml")) if path.parent.is_dir() else []
+        close = difflib.get_close_matches(path.stem, there, n=1)
+        raise ConfigError(f"{path}: config file not found" + (f" (the configs there: {', '.join(there)})" if there
+                                                              else "") + (f"; did you mean {close[0]}?" if close
+                                                                          else "")) from None
     except IsADirectoryError:
         raise ConfigError(f"{path}: a folder, not a config file (name a .yaml file in it)") from None
     except UnicodeDecodeError as e:
