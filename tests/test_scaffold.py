@@ -38,7 +38,7 @@ def test_the_test_it_wrote_passes(repo):
     out = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/test_churn_pipeline.py"],
                          cwd=repo, env={"PYTHONPATH": str(repo / "src"), "PATH": "/usr/bin:/bin"},
                          capture_output=True, text=True, timeout=900)
-    assert out.returncode == 0 and "3 passed" in out.stdout, out.stdout[-3000:] + out.stderr[-2000:]
+    assert out.returncode == 0 and "4 passed" in out.stdout, out.stdout[-3000:] + out.stderr[-2000:]
 
 
 @pytest.mark.parametrize("name, says", [("Churn", "lower-case"), ("2fast", "lower-case"), ("class", "lower-case"),

@@ -40,9 +40,10 @@ def assign_folds(n_folds: int, seed: int, y=None, groups=None, stratify: bool = 
     elif stratify and y is not None:
         counts = np.bincount(np.asarray(y))
         rare = np.flatnonzero((counts > 0) & (counts < n_folds))
-        if len(rare):
-            warnings.warn(f"classes {rare.tolist()} have fewer than {n_folds} rows; "
-                          f"some folds will have none of them in validation")
+        if len(rare):   # a fold without the class scores it as absent; almost always a typo in a label
+            raise FoldsError(f"class{'es' if len(rare) > 1 else ''} {rare.tolist()} (by index) "
+                             f"{'have' if len(rare) > 1 else 'has'} fewer {row_name} than the {n_folds} folds "
+                             f"({', '.join(str(int(counts[c])) for c in rare)}): fix the labels, or lower {key}")
         splitter = StratifiedKFold(n_folds, shuffle=True, random_state=seed)
     else:
         splitter = KFold(n_folds, shuffle=True, random_state=seed)
