@@ -1,10 +1,11 @@
-"""One fold's Keras training with the habits every neural solution shares: keep the best epoch by the validation
-score, resume a killed fold, leave a trace per epoch.
+"""One fold's Keras training with the habits every neural solution shares: keep the best epoch by its score on
+the selection rows the CV loop gives it (an inner split of the fold's training rows by default, never the scored
+fold), resume a killed fold, leave a trace per epoch.
 
 A fold's folder holds
     best.weights.h5 + best.json   the epoch with the best `evaluate()` score so far (with the EMA weights)
     last.weights.h5               the weights fit() ended with: their presence means training finished
-    history.jsonl                 one line per epoch: loss, seconds, validation metrics
+    history.jsonl                 one line per epoch: loss, seconds, the selection rows' metrics
     backup/                       keras BackupAndRestore: a killed fit() resumes at its last finished epoch
     speed.json                    training rows per second
 
@@ -119,15 +120,15 @@ def fit_fold(model, data, epochs: int, workdir, n_rows: int, evaluate: Callable[
             row = {**({} if single else {"phase": self.phase.name}), "epoch": e,
                    "loss": float((logs or {}).get("loss", float("nan"))), "seconds": round(time.time() - EpochEnd.t0, 1)}
             if evaluate is not None:
-                row["valid"] = evaluate()
-                score = row["valid"][select_on]
+                row["selection"] = evaluate()
+                score = row["selection"][select_on]
                 if score > best["score"]:
                     best.update(score=score, epoch=e, **({} if single else {"phase": self.phase.name}))
                     save_weights(self.model, best_path)
                     io.write_json(best_json, best)
                 where = "" if single else f" {best['phase']}"
                 log(f"epoch {e + 1}/{self.phase.epochs}{'' if single else ' ' + self.phase.name}: loss "
-                    f"{row['loss']:.4f}, valid {select_on} {score:.4f} (best {best['score']:.4f} at{where} epoch "
+                    f"{row['loss']:.4f}, selection {select_on} {score:.4f} (best {best['score']:.4f} at{where} epoch "
                     f"{best['epoch'] + 1})")
             EpochEnd.t0 = time.time()
             with open(history, "a", encoding="utf-8") as f:   # per epoch: a killed run leaves its trace
