@@ -42,7 +42,7 @@ import numpy as np
 from . import env, io
 from . import metrics as metrics_lib
 from .folds import inner_split
-from .runlog import Run
+from .runlog import Run, load_members
 
 SELECTION_MODES = ("inner", "last", "outer")
 OPTIMISTIC = "OPTIMISTIC: epochs picked on the scored rows"
@@ -337,7 +337,6 @@ def write_blend(runs_dir, params: dict, members: list[Run], member_cvs: list[dic
 def average_members(runs_dir, member_runs: list[str]) -> tuple[list[Run], list[dict], Any, Any]:
     """(runs, their cv.json, mean OOF prediction, mean test prediction) of the finished runs a blend averages,
     checked to share data and folds (runlog.load_members)."""
-    from .runlog import load_members
     members, cvs = load_members(Path(runs_dir), member_runs)
     return (members, cvs, mean_pred([load_pred(m.dir, "oof") for m in members]),
             mean_pred([load_pred(m.dir, "test") for m in members]))
@@ -399,7 +398,6 @@ def train_command(args, run: Run, prepare: Callable) -> None:
         run_cv(run, data, make_model)
     else:
         collect(run, data)
-
 
 
 def train_main(description: str, stages, argv=None) -> None:
