@@ -127,7 +127,8 @@ def test_noise_blend_scores_at_chance_on_its_headline(tmp_path, monkeypatch):
         labels = y
 
     monkeypatch.setattr(blend.data, "load_set", lambda store_dir, name: Set)
-    result = blend.blend_runs({"name": "ensemble", "class_offsets": True, "weight_step": 0.1}, members, runs, store)
+    result = blend.blend_runs({"name": "ensemble", "class_offsets": True, "weight_step": 0.1}, members,
+                              {"runs": runs, "store": store})
     chance = 1 / k
     assert result["in_sample_macro_f1_optimistic"] > chance + 0.05            # the flattering number is labelled
     assert abs(result["score"] - chance) < 0.05                                # the headline is at chance

@@ -8,7 +8,8 @@ import pytest
 from conftest import SHARED
 
 from kexue.core.submission import SubmissionError
-from kexue.nl2sql import data, metrics, sample, submission
+from kexue.nl2sql import data, metrics, sample
+from kexue.nl2sql import submit as submission
 from kexue.nl2sql.data import NL2SQLDataError
 from kexue.nl2sql.sql import Executor, render
 

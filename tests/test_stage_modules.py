@@ -17,7 +17,7 @@ SCRIPTS = {
     "qa": {"preprocess": "prepare", "wordvec": "prepare", "encode": "prepare", "folds": "prepare", "train": "stages",
            "ensemble": "blend", "evaluate": "evaluate", "submit": "submit"},
     "nl2sql": {"preprocess": "prepare", "folds": "prepare", "train": "stages", "ensemble": "blend",
-               "evaluate": "evaluate", "submit": "submission"},
+               "evaluate": "evaluate", "submit": "submit"},
     "cail2019": {"preprocess": "prepare", "encode": "prepare", "folds": "prepare", "train": "stages", "blend": "blend",
                  "evaluate": "evaluate", "submit": "submit"},
     "spectra": {"preprocess": "prepare", "folds": "prepare", "features": "prepare", "train": "stages",
@@ -33,7 +33,7 @@ def forbidden(comp: str) -> dict[str, list[str]]:
     which re-reads the source files as preprocess did); evaluate may read a blend's thresholds."""
     stage_modules = sorted(set(SCRIPTS[comp].values()))
     own = lambda *names: [f"kexue.{comp}.{m}" for m in names if m in stage_modules]
-    submit = own("submit", "submission")
+    submit = own("submit")
     models = [f"kexue.{comp}.{m}" for m in MODELS[comp]]
     rules = {
         "prepare": own("stages", "blend", "evaluate") + submit + models + HEAVY,

@@ -21,7 +21,7 @@ from kexue.core.submission import (
     compare_ids,
     missing_predictions,
 )
-from kexue.nl2sql import submission as nl2sql_submission
+from kexue.nl2sql import submit as nl2sql_submission
 from kexue.qa import data as qa_data
 from kexue.qa import submit as qa_submit
 from kexue.spectra import data as spectra_data
@@ -70,7 +70,7 @@ def spectra_run(raw, data_cfg, tmp_path, bad=()) -> Path:
 
 
 def spectra_submit_(tmp_path, run, **kw) -> Path:
-    return spectra_submit.submit(run, tmp_path / "store", "test", tmp_path / "subs", header=False, **kw)
+    return spectra_submit.write_submission(run, tmp_path / "store", "test", tmp_path / "subs", header=False, **kw)
 
 
 def test_spectra_skipped_test_file_stops_submit_naming_it_and_writes_nothing(tiny_raw, data_cfg, tmp_path):
@@ -150,7 +150,8 @@ def qa_cut_test_file(tmp_path, after: str) -> None:
 
 def qa_submit_(tmp_path, missing="error") -> Path:
     decode = {"threshold": 0.1, "max_answer_len": 12, "voting": True, "missing": missing}
-    return qa_submit.submit(tmp_path / "run", tmp_path / "proc", tmp_path / "feat", tmp_path / "subs", decode)
+    return qa_submit.submit(tmp_path / "run", {"processed": tmp_path / "proc", "features": tmp_path / "feat",
+                                         "out": tmp_path / "subs", "decode": decode})
 
 
 def test_qa_question_cut_off_the_test_file_stops_submit_naming_it(qa_dirs):

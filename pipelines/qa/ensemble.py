@@ -1,21 +1,5 @@
 """Stage 6: average the member runs' start and end probabilities (seeds, models) into one run."""
-import argparse
-from pathlib import Path
-
-from kexue.core import io, runlog
+from kexue.core import protocol
 from kexue.qa import blend
 
-p = argparse.ArgumentParser(description=__doc__)
-p.add_argument("--params", required=True)
-p.add_argument("--decode", required=True, help="resolved decode config (JSON)")
-p.add_argument("--members", nargs="+", required=True, help="pointer files (<model>.run) of the runs to average")
-p.add_argument("--processed", default="data/processed/qa")
-p.add_argument("--features", default="data/features/qa")
-p.add_argument("--runs", default="data/runs/qa")
-p.add_argument("--pointer", help="write the ensemble's run id here")
-args = p.parse_args()
-members = [runlog.read_pointer(m) for m in args.members]
-result = blend.blend_runs(io.read_json(args.params), members, args.runs, args.processed, args.features,
-                          io.read_json(args.decode))
-if args.pointer:
-    runlog.write_pointer(args.pointer, Path(args.runs) / result["run_id"])
+protocol.blend_main(__doc__, blend)

@@ -11,6 +11,9 @@ import numpy as np
 from ..core import cv, io, multilabel
 from .stages import cv_data
 
+INPUTS = {"features": "data/features/cail2019", "runs": "data/runs/cail2019"}    # kexue.core.protocol
+JSON_INPUTS = ()
+
 
 def cross_fitted_thresholds(y, prob, folds, grid) -> tuple[np.ndarray, np.ndarray]:
     """(decisions, thresholds): each fold decided with per-tag thresholds tuned on the OOF rows of the other
@@ -28,12 +31,23 @@ def thresholds_of(run_dir, n_tags: int) -> np.ndarray:
     return np.asarray(io.read_json(path)["thresholds"], float) if path.exists() else np.full(n_tags, 0.5)
 
 
-def blend_runs(params: dict, member_runs: list[str], runs_dir, features_dir) -> dict:
+def select_members(params: dict, pointers: list[str]) -> list[str]:
+    """The trained runs' pointer files (<model>.s<seed>.run) of the models the blend's member_models names."""
+    wanted = params["member_models"]
+    chosen = [m for m in pointers if wanted == "all" or Path(m).name.split(".s")[0] in wanted]
+    if not chosen:
+        raise SystemExit(f"error: blend {params['name']}: none of the trained models {[Path(m).name for m in pointers]} "
+                         f"is in its member_models {wanted}; add it to CAIL_MODELS")
+    return chosen
+
+
+def blend_runs(params: dict, member_runs: list[str], inputs: dict) -> dict:
     """Average the members' OOF and test probabilities; `thresholds: tuned` then tunes one threshold per tag
     (cross-fitted for the OOF score, on all OOF rows for the test set). A run like any other, plus
     thresholds.json."""
+    runs_dir = inputs["runs"]
     members, cvs, oof, test = cv.average_members(runs_dir, member_runs)
-    d = cv_data(params, {"features": features_dir})
+    d = cv_data(params, inputs)
     mode = params.get("thresholds", "fixed")
     if mode == "tuned":
         grid = np.round(np.arange(*params["grid"]), 6)

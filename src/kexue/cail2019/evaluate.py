@@ -12,6 +12,10 @@ from . import data
 from .blend import thresholds_of
 from .data import load, say
 
+INPUTS = {"processed": "data/processed/cail2019", "features": "data/features/cail2019",    # kexue.core.protocol
+          "runs": "data/runs/cail2019"}
+JSON_INPUTS = ()
+
 
 def _line(r: dict) -> str:
     return (f"CAIL score {r['cail_score']:.4f} (micro-F1 {r['micro_f1']:.4f}, macro-F1 {r['macro_f1']:.4f}, "
@@ -31,15 +35,15 @@ def _test_decisions(run_dir, processed_dir, features_dir) -> tuple[list, np.ndar
     return documents, prob > thresholds_of(run_dir, len(tags)), tags
 
 
-def evaluate(run_dir, processed_dir, features_dir) -> dict:
+def evaluate(run_dir, inputs: dict) -> dict:
     """The run's OOF report (from cv.json) and, when the test gold exists, the test's: <run>/eval.json."""
-    run_dir = Path(run_dir)
+    run_dir, processed_dir = Path(run_dir), inputs["processed"]
     cvj = io.read_json(run_dir / "cv.json")
     report = {"cv": cvj["oof"]}
     say(f"{run_dir.name}: cross-validation (OOF): {_line(cvj['oof'])}")
     gold = load(processed_dir, "gold")
     if gold:
-        _, decisions, tags = _test_decisions(run_dir, processed_dir, features_dir)
+        _, decisions, tags = _test_decisions(run_dir, processed_dir, inputs["features"])
         y = data.to_multi_hot(data.flatten(gold)[2], tags)
         report["test"] = multilabel.report(y, decisions, tags)
         say(f"{run_dir.name}: test (gold): {_line(report['test'])}")

@@ -24,6 +24,10 @@ from .data import (
 )
 from .evaluate import _test_decisions
 
+INPUTS = {"processed": "data/processed/cail2019", "features": "data/features/cail2019",    # kexue.core.protocol
+          "runs": "data/runs/cail2019", "out": "submissions/cail2019"}
+JSON_INPUTS = ()
+
 
 def submission_text(path, documents, predicted, tags) -> str:
     """`documents` (as read from the test file) with each sentence's labels replaced by its prediction: one label
@@ -81,16 +85,16 @@ def write_submission(path, documents, predicted, tags, expected=None) -> int:
     return n
 
 
-def submit(run_dir, processed_dir, features_dir, out_dir) -> Path:
+def submit(run_dir, inputs: dict) -> Path:
     """submissions/cail2019/<run>.json: the test file with the run's predicted labels, checked against the test file
     as the user gave it (not against the preprocessed copy the predictions were made from), then written."""
-    run_dir = Path(run_dir)
-    documents, decisions, tags = _test_decisions(run_dir, processed_dir, features_dir)
+    run_dir, processed_dir = Path(run_dir), inputs["processed"]
+    documents, decisions, tags = _test_decisions(run_dir, processed_dir, inputs["features"])
     test_file = Path(io.read_json(Path(processed_dir) / "manifest.json")["files"]["test"])
     if not test_file.is_file():
         raise SystemExit(f"error: {test_file}: the test file that preprocess read is gone; every submission is "
                          f"checked against it. Put it back, or rerun `make cail-preprocess`.")
-    out = Path(out_dir) / f"{run_dir.name}.json"
+    out = Path(inputs["out"]) / f"{run_dir.name}.json"
     try:
         n = write_submission(out, documents, decisions.astype(np.int8), tags, expected=test_file)
     except (SubmissionError, CAILDataError) as e:

@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-from . import env, io
+from . import env, io, protocol
 from . import metrics as metrics_lib
 from .folds import inner_split
 from .runlog import Run, load_members
@@ -372,8 +372,7 @@ def train_parser(description: str, **paths: str) -> argparse.ArgumentParser:
     default), and what to do: --print-run-id, --fold K [--redo], --all or --collect. Add more options to it."""
     p = argparse.ArgumentParser(description=description)
     p.add_argument("--params", required=True, help="resolved model config (JSON)")
-    for name, default in paths.items():
-        p.add_argument(f"--{name.replace('_', '-')}", default=default, required=default is None)
+    protocol.add_inputs(p, paths)
     g = p.add_mutually_exclusive_group(required=True)
     g.add_argument("--print-run-id", action="store_true", help="print the run id these inputs map to")
     g.add_argument("--fold", type=int, help="train this fold")
@@ -405,8 +404,7 @@ def train_main(description: str, stages, argv=None) -> None:
     the command line from stages.INPUTS, the run from open_run, the CV data and model from cv_data and
     model_factory (the model only when a fold is trained: collecting imports no TensorFlow)."""
     args = train_parser(description, **stages.INPUTS).parse_args(argv)
-    inputs = {name: io.read_json(getattr(args, name)) if name in stages.JSON_INPUTS else getattr(args, name)
-              for name in stages.INPUTS}
+    inputs = protocol.read_inputs(args, stages)
     params = io.read_json(args.params)
     if hasattr(stages, "run_params"):
         params = stages.run_params(params, inputs)

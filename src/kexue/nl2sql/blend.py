@@ -4,11 +4,13 @@ ensembles alone."""
 from __future__ import annotations
 
 from ..core import cv
-from .stages import cv_data
+from .stages import INPUTS, JSON_INPUTS, cv_data
+
+__all__ = ["INPUTS", "JSON_INPUTS", "blend_runs"]     # kexue.core.protocol; the inputs are those of training
 
 
-def blend_runs(params: dict, member_runs: list[str], runs_dir, processed_dir, decode_cfg: dict) -> dict:
+def blend_runs(params: dict, member_runs: list[str], inputs: dict) -> dict:
     """Average the members' head probabilities (OOF and test) into a run like any other."""
-    data = cv_data(params, {"processed": processed_dir, "decode": decode_cfg})
-    return cv.average_blend(runs_dir, params, member_runs, data,
+    data = cv_data(params, inputs)
+    return cv.average_blend(inputs["runs"], params, member_runs, data,
                             lambda r: f"logic-form {r['logic_form_acc']:.4f}", score=data.score)

@@ -9,14 +9,16 @@ from pathlib import Path
 import numpy as np
 
 from ..core import cv, io
-from .stages import cv_data
+from .stages import INPUTS, JSON_INPUTS, cv_data
+
+__all__ = ["INPUTS", "JSON_INPUTS", "evaluate"]     # kexue.core.protocol; the inputs are those of training
 
 
-def evaluate(run_dir, processed_dir, decode_cfg: dict) -> dict:
+def evaluate(run_dir, inputs: dict) -> dict:
     """Decode the run's validation predictions with the decode config and write eval.json."""
     from . import metrics
     run_dir = Path(run_dir)
-    cv_set = cv_data({}, {"processed": processed_dir, "decode": decode_cfg})
+    cv_set = cv_data({}, inputs)
     scorer = cv_set.score
     oof = cv.load_pred(run_dir, "oof")
     scored = np.flatnonzero(cv_set.folds >= 0)
@@ -30,7 +32,7 @@ def evaluate(run_dir, processed_dir, decode_cfg: dict) -> dict:
                                  "wrong": metrics.wrong_parts(q["sql"], p, scorer.value_compare),
                                  "gold": q["sql"], "pred": p}, ensure_ascii=False))
     io.write_text(run_dir / "val_predictions.jsonl", "\n".join(lines) + "\n")
-    io.write_json(run_dir / "eval.json", {"decode": decode_cfg, **report})
+    io.write_json(run_dir / "eval.json", {"decode": inputs["decode"], **report})
     print(f"[nl2sql] {run_dir.name} on {len(scored)} validation questions (each one, with what it got wrong: "
           f"{run_dir / 'val_predictions.jsonl'}):")
     for line in metrics.report_lines(report):

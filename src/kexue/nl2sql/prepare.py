@@ -4,7 +4,7 @@ pipelines/nl2sql/{preprocess,folds}.py; no later stage imports this module, so e
 when their outputs change, what reads them.
 
 preprocess, folds: this module    train: kexue.nl2sql.stages    ensemble: kexue.nl2sql.blend
-evaluate: kexue.nl2sql.evaluate    predict, submit: kexue.nl2sql.submission. Each stage imports only its own module
+evaluate: kexue.nl2sql.evaluate    predict, submit: kexue.nl2sql.submit. Each stage imports only its own module
 (and what it needs: kexue.nl2sql.data reads the split files for every stage), so make reruns a stage when its code
 changes and leaves the others alone.
 """

@@ -4,7 +4,7 @@ folder. The ensemble, evaluate and submit stages import it to score and decode w
 training wrote; no stage before training does.
 
 preprocess, folds: kexue.nl2sql.prepare    train: this module    ensemble: kexue.nl2sql.blend
-evaluate: kexue.nl2sql.evaluate    predict, submit: kexue.nl2sql.submission. Each stage imports only its own
+evaluate: kexue.nl2sql.evaluate    predict, submit: kexue.nl2sql.submit. Each stage imports only its own
 module (and what it needs), so make reruns a stage when its code changes and leaves the others alone.
 """
 from __future__ import annotations

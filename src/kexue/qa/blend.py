@@ -4,11 +4,13 @@ so editing it reruns the ensembles alone."""
 from __future__ import annotations
 
 from ..core import cv
-from .stages import cv_data
+from .stages import INPUTS, JSON_INPUTS, cv_data
+
+__all__ = ["INPUTS", "JSON_INPUTS", "blend_runs"]     # kexue.core.protocol; the inputs are those of training
 
 
-def blend_runs(params: dict, member_runs: list[str], runs_dir, processed_dir, features_dir, decode_cfg: dict) -> dict:
+def blend_runs(params: dict, member_runs: list[str], inputs: dict) -> dict:
     """Average the members' start and end probabilities (OOF and test) into a run like any other."""
-    data = cv_data(params, {"processed": processed_dir, "features": features_dir, "decode": decode_cfg})
-    return cv.average_blend(runs_dir, params, member_runs, data,
+    data = cv_data(params, inputs)
+    return cv.average_blend(inputs["runs"], params, member_runs, data,
                             lambda r: f"accuracy {r['accuracy']:.4f}, F1 {r['f1']:.4f}", score=data.score)

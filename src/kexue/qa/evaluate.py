@@ -12,7 +12,16 @@ import numpy as np
 from ..core import cv, io
 from .data import load_entries, say
 from .encode import Encoded
-from .stages import cv_data, decode_options, decode_rows, score_answers
+from .stages import (
+    INPUTS,
+    JSON_INPUTS,
+    cv_data,
+    decode_options,
+    decode_rows,
+    score_answers,
+)
+
+__all__ = ["INPUTS", "JSON_INPUTS", "evaluate"]     # kexue.core.protocol; the inputs are those of training
 
 
 def _line(r: dict) -> str:
@@ -32,11 +41,11 @@ def _test_set(processed_dir, features_dir, run_dir):
     return entries, enc, prob
 
 
-def evaluate(run_dir, processed_dir, features_dir, decode_cfg: dict) -> dict:
+def evaluate(run_dir, inputs: dict) -> dict:
     """Decode the run's OOF probabilities with the decode config (and with voting switched the other way), and
     the test probabilities when the test gold exists: eval.json and oof_predictions.jsonl in the run folder."""
-    run_dir = Path(run_dir)
-    data_ = cv_data({}, {"processed": processed_dir, "features": features_dir, "decode": decode_cfg})
+    run_dir, processed_dir, decode_cfg = Path(run_dir), inputs["processed"], inputs["decode"]
+    data_ = cv_data({}, inputs)
     scorer = data_.score
     oof = cv.load_pred(run_dir, "oof")
     scored = np.flatnonzero(data_.folds >= 0)
@@ -62,7 +71,7 @@ def evaluate(run_dir, processed_dir, features_dir, decode_cfg: dict) -> dict:
     say(f"{run_dir.name}: cross-validation, voting {'off' if voting else 'on'}: {_line(other)}")
     gold = io.read_json(Path(processed_dir) / "gold.json")
     if gold:
-        entries, enc, prob = _test_set(processed_dir, features_dir, run_dir)
+        entries, enc, prob = _test_set(processed_dir, inputs["features"], run_dir)
         opts = decode_options(decode_cfg)
         rows = np.arange(len(enc))
         report["test"] = {}

@@ -22,6 +22,9 @@ from .evaluate import _test_set
 from .prepare import read_source
 from .stages import decode_options, decode_rows
 
+INPUTS = {"processed": "data/processed/qa", "features": "data/features/qa", "runs": "data/runs/qa",  # core.protocol
+          "decode": None, "out": "submissions/qa"}
+JSON_INPUTS = ("decode",)
 CONFIG = "configs/qa/decode.yaml"
 FALLBACKS = ("error", "empty")      # decode `missing`: stop on a test question without a prediction, or answer ""
 
@@ -31,14 +34,15 @@ def _clean(answer: str) -> str:
     return re.sub(r"[\t\r\n\u2028\u2029\x0b\x0c\x1c-\x1e\x85]+", " ", answer).strip()
 
 
-def predict(run_dir, processed_dir, features_dir, decode_cfg: dict) -> tuple[list[str], list[str]]:
+def predict(run_dir, inputs: dict) -> tuple[list[str], list[str]]:
     """(ids, answers) of the test questions in input order; writes <run>/predictions.tsv."""
     run_dir = Path(run_dir)
-    entries, enc, prob = _test_set(processed_dir, features_dir, run_dir)
-    answers = decode_rows(entries, enc, np.arange(len(enc)), prob, decode_options(decode_cfg), every=True)
+    entries, enc, prob = _test_set(inputs["processed"], inputs["features"], run_dir)
+    answers = decode_rows(entries, enc, np.arange(len(enc)), prob, decode_options(inputs["decode"]), every=True)
     ids = [e["id"] for e in entries]
     out = [_clean(answers[i]) for i in ids]
     io.write_text(run_dir / "predictions.tsv", "".join(f"{i}\t{a}\n" for i, a in zip(ids, out)))
+    say(f"{len(ids)} test predictions -> {run_dir}/predictions.tsv")
     return ids, out
 
 
@@ -100,17 +104,17 @@ def write_submission(path, ids, answers, expected_ids=None) -> int:
     return len(ids)
 
 
-def submit(run_dir, processed_dir, features_dir, out_dir, decode_cfg: dict) -> Path:
+def submit(run_dir, inputs: dict) -> Path:
     """submissions/qa/<run>.txt: one id<TAB>answer line per question of the test file, in its order. A test question
     without a prediction (cut off the test file and dropped by data.on_truncated=skip) stops the stage, naming it,
     unless the decode config's `missing: empty` answers it with "" (printed, and listed in <submission>.filled)."""
-    run_dir = Path(run_dir)
-    missing = str(decode_cfg.get("missing", "error"))
+    run_dir, processed_dir = Path(run_dir), inputs["processed"]
+    missing = str(inputs["decode"].get("missing", "error"))
     if missing not in FALLBACKS:
         raise SystemExit(f"error: {CONFIG}: missing is {missing!r}; use 'error' (stop when a test question has no "
                          f"prediction) or 'empty' (answer it with \"\")")
-    ids, answers = predict(run_dir, processed_dir, features_dir, decode_cfg)
-    out = Path(out_dir) / f"{run_dir.name}.txt"
+    ids, answers = predict(run_dir, inputs)
+    out = Path(inputs["out"]) / f"{run_dir.name}.txt"
     fix = (f"Get a complete test file and rerun `make qa`, or answer them with \"\": `missing: empty` in {CONFIG} "
            f"(or `make qa-submit decode.missing=empty`).")
     try:

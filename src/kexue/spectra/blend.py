@@ -11,12 +11,15 @@ from ..core import ensemble as ens
 from ..core.metrics import classification_report, macro_f1
 from . import data
 
+INPUTS = {"store": "data/processed/spectra", "runs": "data/runs/spectra"}     # kexue.core.protocol
+JSON_INPUTS = ()
 
-def blend_runs(params: dict, member_runs: list[str], runs_dir, store_dir) -> dict:
+
+def blend_runs(params: dict, member_runs: list[str], inputs: dict) -> dict:
     """Blend member runs' OOF probabilities into a new run with the same artefacts as a model run. Its score is
     cross-fitted: each fold decided by weights and offsets fitted on the other folds' OOF rows; the weights and
     offsets fitted on every OOF row decide the test set, and their in-sample OOF score is kept, labelled."""
-    runs_dir = Path(runs_dir)
+    runs_dir, store_dir = Path(inputs["runs"]), inputs["store"]
     members, cvs = runlog.load_members(runs_dir, member_runs, same=("data_fingerprint", "folds_fingerprint", "classes"))
     classes = cvs[0]["classes"]
     y = data.load_set(store_dir, "train").labels.astype(int)

@@ -19,6 +19,9 @@ from ..core.submission import (
 )
 from . import data
 
+INPUTS = {"params": None, "predict_set": None, "store": "data/processed/spectra",    # kexue.core.protocol
+          "runs": "data/runs/spectra", "out": "submissions/spectra"}
+JSON_INPUTS = ("params", "predict_set")     # the resolved submit config; the name of the set to predict
 CONFIG = "configs/spectra/submit.yaml"
 
 
@@ -38,7 +41,14 @@ def submission_text(rows, header: bool) -> str:
     return "".join(["id,type\n"] if header else []) + "".join(f"{i},{t}\n" for i, t in rows)
 
 
-def submit(run_dir, store_dir, predict_set: str, out_dir, header: bool, missing: str = "error") -> Path:
+def submit(run_dir, inputs: dict) -> Path:
+    """The submit stage: write_submission with the submit config's header and missing."""
+    params = inputs["params"]
+    return write_submission(run_dir, inputs["store"], inputs["predict_set"], inputs["out"], bool(params["header"]),
+                            str(params.get("missing", "error")))
+
+
+def write_submission(run_dir, store_dir, predict_set: str, out_dir, header: bool, missing: str = "error") -> Path:
     """submissions/spectra/<run>.csv: one `id,type` line per id of the test index, in its order. A test id without
     a prediction (its file skipped with data.on_bad_file=skip) stops the stage, naming it, unless `missing` names
     a class to fill it with; filled ids are printed and listed in <submission>.filled."""

@@ -21,6 +21,9 @@ from .data import SQLFieldError, check_sql, column_values, load
 from .decode import snapper
 from .encode import Encoded
 
+INPUTS = {"processed": "data/processed/nl2sql", "runs": "data/runs/nl2sql", "decode": None,  # core.protocol
+          "out": "submissions/nl2sql"}
+JSON_INPUTS = ("decode",)
 KEYS = ("agg", "cond_conn_op", "sel", "table_id", "conds")
 
 
@@ -117,10 +120,10 @@ def write(path, sqls: list[dict], questions: list[dict], tables: dict | None = N
 
 # ---------------------------------------------------------------- the stage: predict, submit
 
-def predict(run_dir, processed_dir, decode_cfg: dict) -> list[dict]:
+def predict(run_dir, inputs: dict) -> list[dict]:
     """Decode the run's test head probabilities to SQL: predictions.jsonl in the run folder."""
     from .decode import decode
-    run_dir, processed_dir = Path(run_dir), Path(processed_dir)
+    run_dir, processed_dir, decode_cfg = Path(run_dir), Path(inputs["processed"]), inputs["decode"]
     manifest = io.read_json(processed_dir / "manifest.json")
     files = manifest["files"]
     if "test" not in files or not (processed_dir / "test.enc.npz").exists():
@@ -135,17 +138,18 @@ def predict(run_dir, processed_dir, decode_cfg: dict) -> list[dict]:
     snap = snapper(decode_cfg, tables, column_values(files, "test"))
     sqls = decode(prob, enc, questions, tables, snap)
     io.write_text(run_dir / "predictions.jsonl", "".join(io.dumps(s).replace("\n", " ") + "\n" for s in sqls))
+    print(f"[nl2sql] {len(sqls)} test predictions -> {run_dir}/predictions.jsonl", flush=True)
     return sqls
 
 
-def submit(run_dir, processed_dir, out_dir, decode_cfg: dict) -> Path:
+def submit(run_dir, inputs: dict) -> Path:
     """submissions/nl2sql/<run>.json: one line per question of the test file (re-read as the user gave it, so
     the check is against the file, not the predictions), validated in memory, then written atomically."""
     run_dir = Path(run_dir)
-    manifest = io.read_json(Path(processed_dir) / "manifest.json")
+    manifest = io.read_json(Path(inputs["processed"]) / "manifest.json")
     questions, tables = load(manifest["files"], "test", False)
-    sqls = predict(run_dir, processed_dir, decode_cfg)
-    out = Path(out_dir) / f"{run_dir.name}.json"
+    sqls = predict(run_dir, inputs)
+    out = Path(inputs["out"]) / f"{run_dir.name}.json"
     try:
         write(out, sqls, questions, tables)
     except SubmissionError as e:
