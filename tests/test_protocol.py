@@ -21,7 +21,8 @@ def test_each_competition_implements_the_train_contract(comp):
 
 
 # stage -> (module, pipeline script, core entry); spectra has no evaluate stage (its CV log is the report)
-RUN_STAGES = {"blend": ("blend", "ensemble", "protocol.blend_main"),
+RUN_STAGES = {"folds": ("prepare", "folds", "protocol.folds_main"),
+              "blend": ("blend", "ensemble", "protocol.blend_main"),
               "evaluate": ("evaluate", "evaluate", "protocol.evaluate_main"),
               "submit": ("submit", "submit", "protocol.submit_main")}
 

@@ -23,7 +23,7 @@ def epochs_logged(fold_dir):
 def test_killed_fold_resumes(tmp_path, data_cfg):
     raw = sample.generate(tmp_path / "raw", 40, 6, {"star": 0.5, "qso": 0.5}, seed=1)
     data.preprocess({**data_cfg, "n_values": 2600}, raw, tmp_path / "store", "sample")
-    prepare.make_folds(tmp_path / "store", 2, 0)
+    io.save_npy(tmp_path / "store" / "folds.npy", prepare.make_folds({"n": 2, "seed": 0}, tmp_path / "store"))
     params = config.resolve(ROOT / "configs" / "spectra" / "cnn.yaml",
                             ["epochs_ce=8", "epochs_f1=0", "steps_per_epoch=3", "batch_size=8",
                              "filters=[4, 4, 4, 4, 4, 4, 4, 4]", "verbose=0"])

@@ -137,14 +137,7 @@ def read_documents(path, tags=None, labelled: bool = True, text: str | None = No
     out.lines = []
     for n, line in _lines(path, text):
         where = f"{path}:{n}: document {len(out)}"
-        try:
-            document = json.loads(line, object_pairs_hook=io.unique_keys)
-        except json.JSONDecodeError as e:
-            raise CAILDataError(f"{where}: malformed JSON at column {e.colno}: {e.msg}") from None
-        except (ValueError, RecursionError) as e:      # a number of > 4300 digits, arrays nested past the stack
-            raise CAILDataError(f"{where}: unreadable JSON value ({type(e).__name__}: {str(e)[:80]})") from None
-        if (bad := io.unencodable(document, line)) is not None:
-            raise CAILDataError(f"{where}: {bad}")
+        document = io.loads_checked(line, where, CAILDataError, line=True)
         if not isinstance(document, list):
             raise CAILDataError(f"{where}: expected a JSON list of sentences [{{labels, sentence}}, ...], got "
                                 f"{type(document).__name__} {_clip(line)}")

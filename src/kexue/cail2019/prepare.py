@@ -20,7 +20,7 @@ import numpy as np
 
 from ..core import io
 from ..core.folds import assign_folds
-from ..core.source import ensure_sample, one_file
+from ..core.source import one_file, use_sample
 from ..core.source import source_stamp as stamp
 from . import data, sample
 from .data import _arrays, load, say
@@ -76,9 +76,8 @@ def preprocess(cfg: dict, out_dir, source: str = "auto") -> dict:
     kind, files = source_files(cfg, source)
     if kind == "sample":
         s = cfg["sample"]
-        say(f"no competition files in {cfg['raw_dir']}/ ({cfg['raw']['train']}) -> using a GENERATED SAMPLE "
-            f"({s['n_train_docs']} train / {s['n_test_docs']} test documents, {s['domain']}) in {cfg['sample_dir']}/")
-        ensure_sample(cfg, sample.generate)
+        use_sample("cail2019", cfg, sample.generate, cfg["raw"]["train"],
+                   f"{s['n_train_docs']} train / {s['n_test_docs']} test documents, {s['domain']}")
     for path in _paths(files):
         if not Path(path).exists():
             raise SystemExit(f"error: {path} not found")
@@ -169,8 +168,11 @@ def encode(cfg: dict, processed_dir, out_dir) -> dict:
 
 # ---------------------------------------------------------------- 3. folds
 
-def make_folds(params: dict, features_dir) -> np.ndarray:
+FOLDS_INPUT = {"features": "data/features/cail2019"}     # kexue.core.protocol
+
+
+def make_folds(params: dict, directory) -> np.ndarray:
     """k folds of documents (every sentence of a judgement in its document's fold)."""
-    doc = _arrays(features_dir, "train")["doc"]
+    doc = _arrays(directory, "train")["doc"]
     return assign_folds(int(params["k"]), int(params["seed"]), groups=doc, stratify=False,
                         group_name="training documents", row_name="training sentences", key="folds.k")

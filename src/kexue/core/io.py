@@ -145,6 +145,23 @@ def unencodable(obj: Any, text: str) -> str | None:
     return None
 
 
+def loads_checked(text: str, where: str, error: type[Exception], *, line: bool = False, unique: bool = True) -> Any:
+    """json.loads with each way it fails raised as error(f"{where}: ..."): malformed JSON (its column, and its line
+    when `text` is a whole file; the line's start when `line`, the text is one line of a file), a value Python
+    cannot hold (a number of > 4,300 digits, nesting past the stack), a key twice in one object (`unique`), a
+    lone surrogate escape."""
+    try:
+        obj = json.loads(text, object_pairs_hook=unique_keys if unique else None)
+    except json.JSONDecodeError as e:
+        at, start = (where, f" (line starts {text[:60]!r})") if line else (f"{where}:{e.lineno}", "")
+        raise error(f"{at}: malformed JSON at column {e.colno}: {e.msg}{start}") from None
+    except (ValueError, RecursionError) as e:
+        raise error(f"{where}: unreadable JSON value ({type(e).__name__}: {str(e)[:80]})") from None
+    if (bad := unencodable(obj, text)) is not None:
+        raise error(f"{where}: {bad}")
+    return obj
+
+
 def read_json(path) -> Any:
     return json.loads(Path(path).read_text(encoding="utf-8"))
 

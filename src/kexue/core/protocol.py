@@ -7,7 +7,9 @@ module of the package (and what that needs), so that make, which hashes the code
 
     preprocess, folds    <comp>.prepare   source_stamp(cfg, source) -> dict    what preprocess reads (cheap)
                                           preprocess(cfg, out_dir, source)     validated data + manifest.json
-                                          make_folds(...)                      folds.npy, via core.folds
+                                          make_folds(params, directory)        the folds of the training rows
+                                          FOLDS_INPUT = {name: default}        the folder make_folds reads, and
+                                                                               where folds.npy goes
     train                <comp>.stages    open_run, cv_data, model_factory     cv.train_main runs it
     blend                <comp>.blend     blend_runs(params, member_runs, inputs) -> the blend run's cv.json
     evaluate             <comp>.evaluate  evaluate(run_dir, inputs)            scores printed and logged
@@ -22,8 +24,8 @@ Every run-stage module (train, blend, evaluate, submit) declares its inputs the 
     JSON_INPUTS: tuple[str, ...]    the INPUTS that are JSON files (resolved configs), read into values
 
 and gets `inputs`, a dict of each INPUTS name to its value, so that the four competitions' stage functions
-have the same signatures and one command line each (train_main in core.cv; blend_main, evaluate_main and
-submit_main here) serves them all. The stage scripts are those calls and nothing else.
+have the same signatures and one command line each (preprocess_main in core.source, train_main in core.cv;
+folds_main, blend_main, evaluate_main and submit_main here) serves them all. The stage scripts are those calls and nothing else.
 
 The train contract (<comp>.stages):
 
@@ -52,27 +54,36 @@ import argparse
 import inspect
 from pathlib import Path
 
+import numpy as np
+
 from . import io, runlog
+from .folds import folds_stage
 
 # stage -> (functions it must have, functions it may have), each with its parameters
 CONTRACTS = {
+    "folds": ({"make_folds": ["params", "directory"]}, {}),
     "train": ({"open_run": ["params", "inputs"], "cv_data": ["params", "inputs"],
                "model_factory": ["params", "inputs", "data"]}, {"run_params": ["params", "inputs"]}),
     "blend": ({"blend_runs": ["params", "member_runs", "inputs"]}, {"select_members": ["params", "pointers"]}),
     "evaluate": ({"evaluate": ["run_dir", "inputs"]}, {}),
     "submit": ({"submit": ["run_dir", "inputs"]}, {"predict": ["run_dir", "inputs"]}),
 }
-REQUIRED_INPUTS = {"train": ("runs",), "blend": ("runs",), "evaluate": ("runs",), "submit": ("runs", "out")}
+REQUIRED_INPUTS = {"folds": (), "train": ("runs",), "blend": ("runs",), "evaluate": ("runs",), "submit": ("runs", "out")}
 
 
 def check(module, stage: str = "train") -> list[str]:
     """What a competition's stage module lacks or declares differently from the contract (empty: it complies)."""
     problems = []
-    inputs = getattr(module, "INPUTS", None)
+    if stage == "folds":
+        folds_input = getattr(module, "FOLDS_INPUT", None)
+        if not isinstance(folds_input, dict) or len(folds_input) != 1:
+            problems.append("FOLDS_INPUT: {name: default folder}, the one folder make_folds reads and folds.npy goes")
+        inputs, json_inputs = {}, ()
+    else:
+        inputs, json_inputs = getattr(module, "INPUTS", None), getattr(module, "JSON_INPUTS", None)
     wanted = REQUIRED_INPUTS[stage]
     if not isinstance(inputs, dict) or not set(wanted) <= set(inputs):
         problems.append(f"INPUTS: a dict of the {stage} stage's inputs, {', '.join(map(repr, wanted))} among them")
-    json_inputs = getattr(module, "JSON_INPUTS", None)
     if not isinstance(json_inputs, tuple) or not set(json_inputs) <= set(inputs or {}):
         problems.append("JSON_INPUTS: a tuple of names in INPUTS")
     required, optional = CONTRACTS[stage]
@@ -98,6 +109,23 @@ def read_inputs(args, module) -> dict:
     """The stage's `inputs`: each INPUTS option's value, the JSON_INPUTS read."""
     return {name: io.read_json(getattr(args, name)) if name in module.JSON_INPUTS else getattr(args, name)
             for name in module.INPUTS}
+
+
+def folds_main(description: str, prepare, argv=None) -> None:
+    """A competition's folds stage: --params (the resolved folds config) and its FOLDS_INPUT folder; writes
+    <folder>/folds.npy only when the assignment changed (core.folds.folds_stage) and says what it holds."""
+    (name, default), = prepare.FOLDS_INPUT.items()
+    p = argparse.ArgumentParser(description=description)
+    p.add_argument("--params", required=True, help="resolved folds config (JSON)")
+    add_inputs(p, prepare.FOLDS_INPUT)
+    args = p.parse_args(argv)
+    directory, params = getattr(args, name), io.read_json(args.params)
+    path = Path(directory) / "folds.npy"
+    folds = folds_stage(lambda: prepare.make_folds(params, directory), path)
+    sizes = np.bincount(folds[folds >= 0]).tolist()
+    scored = f", {sum(sizes)} of them scored" if sum(sizes) < len(folds) else ""
+    print(f"[{prepare.__name__.split('.')[1]}] folds: {len(sizes)} fold(s) over {len(folds)} training rows{scored}, "
+          f"sizes {sizes} -> {path}", flush=True)
 
 
 def blend_main(description: str, blend, argv=None) -> None:

@@ -50,6 +50,14 @@ def ensure_sample(cfg: dict, generate) -> None:
     io.write_json(marker, settings)
 
 
+def use_sample(comp: str, cfg: dict, generate, looked_for: str, contents: str) -> None:
+    """Say, in the same words for every competition, that no competition files were found and the generated
+    sample stands in (what it holds, where), then ensure_sample."""
+    print(f"[{comp}] no competition files in {cfg['raw_dir']}/ ({looked_for}) -> using a GENERATED SAMPLE "
+          f"({contents}) in {cfg['sample_dir']}/", flush=True)
+    ensure_sample(cfg, generate)
+
+
 def regular_files(paths, what: str) -> list[Path]:
     """The sorted paths, all of them plain readable files: a folder or a broken or looping link named like an
     input stops the run instead of being left out quietly (which would train on part of the data)."""

@@ -124,15 +124,7 @@ def iter_json_lines(path, error=NL2SQLDataError):
     for n, line in enumerate(text.split("\n"), 1):
         if not line.strip():
             continue
-        try:
-            obj = json.loads(line, object_pairs_hook=io.unique_keys)
-        except json.JSONDecodeError as e:
-            raise error(f"{path}:{n}: malformed JSON at column {e.colno}: {e.msg} (line starts "
-                        f"{line[:60]!r})") from None
-        except (ValueError, RecursionError) as e:      # a number of > 4300 digits, arrays nested past the stack
-            raise error(f"{path}:{n}: unreadable JSON value ({type(e).__name__}: {str(e)[:80]})") from None
-        if (bad := io.unencodable(obj, line)) is not None:
-            raise error(f"{path}:{n}: {bad}")
+        obj = io.loads_checked(line, f"{path}:{n}", error, line=True)
         if not isinstance(obj, dict):
             raise error(f"{path}:{n}: expected a JSON object per line, got {type(obj).__name__}")
         yield n, obj

@@ -16,8 +16,8 @@ import numpy as np
 
 from ..core import io
 from ..core.folds import assign_folds
-from ..core.source import ensure_sample
 from ..core.source import source_stamp as source_stamp_of
+from ..core.source import use_sample
 from . import sample
 from .data import NL2SQLDataError, load
 from .encode import encode
@@ -113,10 +113,8 @@ def preprocess(cfg: dict, out_dir, source: str = "auto") -> dict:
     kind, files = source_files(cfg, source)
     if kind == "sample":
         s = cfg["sample"]
-        print(f"[nl2sql] no competition files in {cfg['raw_dir']}/ (train/train.json ...) -> using a GENERATED "
-              f"SAMPLE ({s['n_train']} train / {s['n_val']} val / {s['n_test']} test questions) in "
-              f"{cfg['sample_dir']}/", flush=True)
-        ensure_sample(cfg, sample.generate)
+        use_sample("nl2sql", cfg, sample.generate, "train/train.json ...",
+                   f"{s['n_train']} train / {s['n_val']} val / {s['n_test']} test questions")
     loaded = {}
     for split in SPLITS:
         if split not in files or not files[split].get("questions"):
@@ -196,10 +194,13 @@ def preprocess(cfg: dict, out_dir, source: str = "auto") -> dict:
 
 # ---------------------------------------------------------------- folds
 
-def make_folds(params: dict, processed_dir) -> np.ndarray:
+FOLDS_INPUT = {"processed": "data/processed/nl2sql"}     # kexue.core.protocol
+
+
+def make_folds(params: dict, directory) -> np.ndarray:
     """holdout: train rows always train (-1), val rows are the one validation fold (0).
     An int k: k folds over train + val, grouped by table so no table is on both sides."""
-    processed_dir = Path(processed_dir)
+    processed_dir = Path(directory)
     split_of = np.load(processed_dir / "split_of.npy")
     if params["scheme"] == "holdout":
         folds = np.where(split_of == 1, 0, -1).astype(np.int8)

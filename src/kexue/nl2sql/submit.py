@@ -61,10 +61,7 @@ def validate(lines_or_path, questions: list[dict], tables: dict | None = None, n
         where = f"{name}:{n}"
         if not line.strip():
             raise SubmissionError(f"{where}: blank line; every line answers one test question, in order")
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise SubmissionError(f"{where}: malformed JSON at column {e.colno}: {e.msg}") from None
+        obj = io.loads_checked(line, where, SubmissionError, line=True)
         if not isinstance(obj, dict):
             raise SubmissionError(f"{where}: expected a JSON object, got {type(obj).__name__}")
         missing, extra = [k for k in KEYS if k not in obj], [k for k in obj if k not in KEYS]

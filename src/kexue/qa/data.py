@@ -257,15 +257,7 @@ def read_squad(path, traditional: bool = False) -> Entries:
     traditional=True converts context, question and answers to Simplified Chinese (OpenCC t2s) and re-checks
     that each answer's offset still points at it. `.note` counts the repairs."""
     path = Path(path)
-    try:
-        text = _read_text(path)
-        data = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise QADataError(f"{path}:{e.lineno}: malformed JSON at column {e.colno}: {e.msg}") from None
-    except (ValueError, RecursionError) as e:          # a number of > 4300 digits, arrays nested past the stack
-        raise QADataError(f"{path}: unreadable JSON value ({type(e).__name__}: {str(e)[:80]})") from None
-    if (bad := io.unencodable(data, text)) is not None:
-        raise QADataError(f"{path}: {bad}")
+    data = io.loads_checked(_read_text(path), str(path), QADataError, unique=False)   # SQuAD files as they are
     if not isinstance(data, dict) or not isinstance(data.get("data"), list):
         raise QADataError(f"{path}: expected SQuAD JSON {{\"data\": [{{\"paragraphs\": [{{\"context\", \"qas\"}}]}}]}}")
     convert = _t2s() if traditional else None

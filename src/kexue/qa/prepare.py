@@ -19,7 +19,7 @@ import numpy as np
 from ..core import io
 from ..core.config import public
 from ..core.folds import assign_folds
-from ..core.source import ensure_sample, one_file, regular_files
+from ..core.source import one_file, regular_files, use_sample
 from ..core.source import source_stamp as stamp
 from . import data, sample
 from .data import load_entries, question_groups, say
@@ -109,10 +109,8 @@ def preprocess(cfg: dict, out_dir, source: str = "auto") -> dict:
     kind, files = source_files(cfg, source)
     if kind == "sample":
         s = cfg["sample"]
-        say(f"no competition files in {cfg['raw_dir']}/ ({cfg['raw']['train']}) -> using a GENERATED SAMPLE "
-            f"({s['n_train']} train / {s['n_test']} test questions, {s['n_passages']} passages each) in "
-            f"{cfg['sample_dir']}/")
-        ensure_sample(cfg, sample.generate)
+        use_sample("qa", cfg, sample.generate, cfg["raw"]["train"],
+                   f"{s['n_train']} train / {s['n_test']} test questions, {s['n_passages']} passages each")
     for path in _paths(files):
         if not Path(path).exists():
             raise SystemExit(f"error: {path} not found")
@@ -287,10 +285,13 @@ def _width(e: Encoded) -> int:
 
 # ---------------------------------------------------------------- 4. folds
 
-def make_folds(params: dict, processed_dir) -> np.ndarray:
+FOLDS_INPUT = {"processed": "data/processed/qa"}     # kexue.core.protocol
+
+
+def make_folds(params: dict, directory) -> np.ndarray:
     """The validation fold of every training row (passage): k folds of questions, shuffled with the seed; the
     passages of a question, and questions with the same normalised text, share a fold."""
-    groups = question_groups(load_entries(processed_dir, "train"))
+    groups = question_groups(load_entries(directory, "train"))
     n_groups = int(groups.max()) + 1 if len(groups) else 0
     group_fold = assign_folds(int(params["k"]), int(params["seed"]), y=np.zeros(n_groups, int), stratify=False,
                               row_name="distinct training questions", key="folds.k")

@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 
 from ..core import io
-from ..core.folds import assign_folds, folds_stage
-from ..core.source import ensure_sample
+from ..core.folds import assign_folds
 from ..core.source import source_stamp as stamp
+from ..core.source import use_sample
 from . import data, features, sample
 
 # ---------------------------------------------------------------- data source
@@ -37,10 +37,8 @@ def preprocess(data_cfg: dict, out_dir, source: str = "auto") -> dict:
     kind, root = choose_source(data_cfg, source)
     if kind == "sample":
         s = data_cfg["sample"]
-        print(f"[spectra] no competition files matching '{data_cfg['sets']['train']['index']}' in "
-              f"{data_cfg['raw_dir']}/ -> using a GENERATED SAMPLE (seed {s['seed']}, {s['n_train']} train / "
-              f"{s['n_test']} test spectra) in {root}/", flush=True)
-        ensure_sample(data_cfg, sample.generate)
+        use_sample("spectra", data_cfg, sample.generate, data_cfg["sets"]["train"]["index"],
+                   f"seed {s['seed']}, {s['n_train']} train / {s['n_test']} test spectra")
     else:
         print(f"[spectra] using competition data in {root}/", flush=True)
     manifest = data.preprocess(data_cfg, root, out_dir, kind)
@@ -51,14 +49,13 @@ def preprocess(data_cfg: dict, out_dir, source: str = "auto") -> dict:
     return manifest
 
 
-def make_folds(store_dir, n_folds: int, seed: int) -> np.ndarray:
-    """<store>/folds.npy: stratified folds of the training spectra."""
-    path = Path(store_dir) / "folds.npy"
-    folds = folds_stage(lambda: assign_folds(n_folds, seed, y=data.load_set(store_dir, "train").labels,
-                                             row_name="training spectra", key="folds.n in the data config"), path)
-    sizes = np.bincount(folds).tolist()
-    print(f"[spectra] {n_folds} stratified folds (seed {seed}), valid sizes {sizes} -> {path}")
-    return folds
+FOLDS_INPUT = {"store": "data/processed/spectra"}       # kexue.core.protocol
+
+
+def make_folds(params: dict, directory) -> np.ndarray:
+    """Stratified folds of the training spectra (params: the data config's `folds` section, n and seed)."""
+    return assign_folds(int(params["n"]), int(params["seed"]), y=data.load_set(directory, "train").labels,
+                        row_name="training spectra", key="folds.n in the data config")
 
 
 # ---------------------------------------------------------------- features
