@@ -1,6 +1,6 @@
 """`make cail-submit` end to end on a tiny generated sample (ZLPR and BCE runs on the same folds, tuned-threshold
 blends, the submission in the organiser's format, no-op reruns, compare), the competition layout in
-data/raw/cail2019/, the real divorce file through preprocess, and cross-fitted thresholds on their own."""
+data/raw/cail2019/, the real divorce file through preprocess, and tuned thresholds that never grade a fold on its own rows."""
 import json
 import shutil
 import subprocess
@@ -106,8 +106,8 @@ def test_bad_input_names_the_file_and_line(tmp_path):
     assert "train.json:3:" in out.stderr and "unknown label 'XX" in out.stderr
 
 
-def test_cross_fitted_thresholds_never_grade_a_fold_on_its_own_rows():
-    from kexue.cail2019.blend import cross_fitted_thresholds
+def test_tuned_thresholds_never_grade_a_fold_on_its_own_rows():
+    from kexue.core import multilabel, stack
     from kexue.core.multilabel import tune_thresholds
     # fold 0 is separable at (0.1, 0.3), fold 1 at (0.6, 0.8): each fold is decided with the other's threshold
     # (the grid value closest to 0.5 of its perfect range: 0.25 and 0.6), never with one fitted to itself
@@ -115,10 +115,14 @@ def test_cross_fitted_thresholds_never_grade_a_fold_on_its_own_rows():
     prob = np.array([[0.3], [0.1], [0.8], [0.6]])
     folds = np.array([0, 0, 1, 1])
     grid = np.round(np.arange(0.05, 0.96, 0.05), 6)
-    decisions, final = cross_fitted_thresholds(y, prob, folds, grid)
-    assert decisions[:, 0].tolist() == [False, False, True, True]      # fold 0 at 0.6, fold 1 at 0.25
+    rules = stack.multilabel_rules(grid, "tuned")
+    cands = stack.candidates(["mean"], ["p"])
+    choice = stack.choose(cands, [prob], y, folds, multilabel.cail_score, rules)
+    assert choice.names == ["mean+thresholds"]
+    assert choice.decisions["mean+thresholds"][:, 0].tolist() == [False, False, True, True]  # 0.6, then 0.25
     assert tune_thresholds(y[:2], prob[:2], grid, default=0.5)[0] == 0.25
-    np.testing.assert_array_equal(final, tune_thresholds(y, prob, grid, default=0.5))
+    _, final = stack.fit_final(cands, "mean+thresholds", [prob], y, folds, choice, rules)
+    np.testing.assert_array_equal(final, tune_thresholds(y, prob.astype(np.float32), grid, default=0.5))
 
 
 @pytest.mark.slow

@@ -46,16 +46,6 @@ def _score(y, pred):
     return metrics.macro_f1(y, pred, 3)
 
 
-def test_blend_weights_prefer_the_informative_model():
-    rng = np.random.default_rng(0)
-    y = rng.integers(0, 3, 600)
-    good = np.eye(3)[y] * 0.6 + rng.dirichlet(np.ones(3), 600) * 0.4
-    noise = rng.dirichlet(np.ones(3), 600)
-    w, s = ensemble.fit_weights([noise, good], y, _score)
-    assert w[1] > 0.7 and w.sum() == pytest.approx(1)
-    assert s >= _score(y, ensemble.decide(good)) - 1e-9
-
-
 def test_class_offsets_recover_a_biased_model():
     rng = np.random.default_rng(0)
     y = rng.integers(0, 3, 900)
@@ -65,12 +55,3 @@ def test_class_offsets_recover_a_biased_model():
     offsets, best = ensemble.fit_offsets(proba, y, _score)
     assert offsets[2] > 1.0
     assert best > _score(y, ensemble.decide(proba)) + 0.05
-
-
-def test_cross_fitted_decisions_cover_every_row():
-    rng = np.random.default_rng(0)
-    y = rng.integers(0, 3, 300)
-    f = folds.assign_folds(3, 0, y=y)
-    probas = [np.eye(3)[y] * 0.5 + rng.dirichlet(np.ones(3), 300) * 0.5 for _ in range(2)]
-    pred = ensemble.cross_fitted(probas, y, f, _score)
-    assert pred.shape == y.shape and _score(y, pred) > 0.8

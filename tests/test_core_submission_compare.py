@@ -49,6 +49,20 @@ def test_compare_sorts_by_score_and_shows_only_what_differs(tmp_path):
     assert (tmp_path / "c.png").stat().st_size > 1000
 
 
+def test_compare_lists_a_blends_candidates_and_its_choice(tmp_path):
+    root = tmp_path / "runs" / "spectra"
+    fake_run(root, "lgbm-1", "lgbm", 0.85, {"name": "lgbm"})
+    fake_run(root, "ensemble-1", "ensemble", 0.87, {"name": "ensemble"})
+    cv = io.read_json(root / "ensemble-1" / "cv.json")
+    io.write_json(root / "ensemble-1" / "cv.json", {**cv, "candidates": {"lgbm-1": 0.85, "mean": 0.83,
+                                                                          "stack_lr": 0.88},
+                                                    "chosen": "stack_lr", "chosen_per_fold": ["stack_lr", "lgbm-1"]})
+    lines = compare.compare(root).splitlines()
+    at = lines.index("ensemble-1: candidates, honest macro_f1 (nested cross-fitting):")
+    assert [l.split()[0] for l in lines[at + 1:at + 4]] == ["stack_lr", "lgbm-1", "mean"]
+    assert lines[at + 1].endswith("<- the test set") and "stack_lr, lgbm-1 -> 0.8700" in lines[at + 4]
+
+
 def test_a_stage_finds_its_run_from_a_folder_or_a_pointer_and_says_what_is_missing(tmp_path):
     from kexue.core import runlog
     runs = tmp_path / "runs"

@@ -46,8 +46,11 @@ def test_cv_logs_hold_what_a_comparison_needs(pipeline):
         assert oof.shape == (90, 4) and np.allclose(oof.sum(1), 1, atol=1e-3)
         assert np.load(run / "test.npy").shape == (25, 4)
     ens = json.loads((next(runs.glob("ensemble-*")) / "cv.json").read_text())
-    assert set(ens["weights"]) == {p.name for p in runs.glob("cnn-*")} | {p.name for p in runs.glob("lgbm-*")}
-    assert "in_sample_macro_f1_optimistic" in ens and not ens["optimistic"]  # the headline is cross-fitted
+    member_ids = {p.name for p in runs.glob("cnn-*")} | {p.name for p in runs.glob("lgbm-*")}
+    plain = member_ids | {"mean", "weights", "stack_lr", "stack_lgbm"}
+    assert set(ens["candidates"]) == plain | {f"{c}+offsets" for c in plain}
+    assert ens["chosen"] in ens["candidates"] and len(ens["chosen_per_fold"]) == 3
+    assert not ens["optimistic"] and ens["score"] <= max(ens["candidates"].values()) + 1e-9   # nested: honest
 
 
 def test_rerun_with_nothing_changed_does_nothing(pipeline):

@@ -1,5 +1,6 @@
-"""The CAIL2019 blend stage (pipelines/cail2019/blend.py): averages of trained runs, decided with the 0.5 rule or
-per-tag thresholds tuned on OOF (cross-fitted for the OOF score). Its thresholds_of reads a run's decision
+"""The CAIL2019 blend stage (pipelines/cail2019/blend.py): combinations of trained runs (their mean, log-loss
+weights, a stacked logistic regression per tag) decided with the 0.5 rule or per-tag thresholds tuned on OOF,
+scored and chosen by nested cross-fitting (kexue.core.stack). Its thresholds_of reads a run's decision
 thresholds for evaluate and submit; no training code imports this module, so editing it reruns the blends (and
 what reads their thresholds) alone."""
 from __future__ import annotations
@@ -8,22 +9,12 @@ from pathlib import Path
 
 import numpy as np
 
-from ..core import cv, io, multilabel
+from ..core import cv, io, multilabel, runlog, stack
+from .data import say
 from .stages import cv_data
 
 INPUTS = {"features": "data/features/cail2019", "runs": "data/runs/cail2019"}    # kexue.core.protocol
 JSON_INPUTS = ()
-
-
-def cross_fitted_thresholds(y, prob, folds, grid) -> tuple[np.ndarray, np.ndarray]:
-    """(decisions, thresholds): each fold decided with per-tag thresholds tuned on the OOF rows of the other
-    folds, so the OOF score does not grade thresholds on the rows they were tuned on; and the thresholds tuned
-    on every OOF row, for the test set."""
-    decisions = np.zeros(prob.shape, bool)
-    for k in np.unique(folds[folds >= 0]):
-        rest, own = folds != k, folds == k
-        decisions[own] = prob[own] > multilabel.tune_thresholds(y[rest], prob[rest], grid, default=0.5)
-    return decisions, multilabel.tune_thresholds(y, prob, grid, default=0.5)
 
 
 def thresholds_of(run_dir, n_tags: int) -> np.ndarray:
@@ -42,27 +33,44 @@ def select_members(params: dict, pointers: list[str]) -> list[str]:
 
 
 def blend_runs(params: dict, member_runs: list[str], inputs: dict) -> dict:
-    """Average the members' OOF and test probabilities; `thresholds: tuned` then tunes one threshold per tag
-    (cross-fitted for the OOF score, on all OOF rows for the test set). A run like any other, plus
-    thresholds.json."""
+    """The candidates of params["candidates"] (default: the members' mean) decided at 0.5, at per-tag thresholds
+    tuned on OOF, or either (params["thresholds"]: fixed | tuned | choose), each scored by nested cross-fitting
+    (kexue.core.stack): the run's score is that of "choose on the other folds, then predict", honest. The test set
+    gets the label with the best honest score, fitted on every OOF row, its thresholds in thresholds.json."""
     runs_dir = inputs["runs"]
-    members, cvs, oof, test = cv.average_members(runs_dir, member_runs)
+    members, cvs = runlog.load_members(runs_dir, member_runs)
     d = cv_data(params, inputs)
-    mode = params.get("thresholds", "fixed")
-    if mode == "tuned":
-        grid = np.round(np.arange(*params["grid"]), 6)
-        decisions, thresholds = cross_fitted_thresholds(d.y, oof, d.folds, grid)
-    elif mode == "fixed":
-        decisions, thresholds = oof > 0.5, np.full(len(d.classes), 0.5)
-    else:
-        raise SystemExit(f"error: thresholds must be fixed or tuned, not {mode!r}")
+    oofs = [cv.load_pred(m.dir, "oof") for m in members]
+    tests = [cv.load_pred(m.dir, "test") for m in members]
+    try:
+        rules = stack.multilabel_rules(np.round(np.arange(*params["grid"]), 6), params.get("thresholds", "fixed"))
+        cands = stack.candidates(params.get("candidates", ["mean"]), member_runs, params,
+                                 seed=int(params.get("seed", 0)))
+    except ValueError as e:
+        raise SystemExit(f"error: blend {params['name']}: {e}") from None
+    choice = stack.choose(cands, oofs, d.y, d.folds, multilabel.cail_score, rules,
+                          progress=lambda m: say(f"blend {params['name']}: {m}"))
+    predict, thresholds = stack.fit_final(cands, choice.best, oofs, d.y, d.folds, choice, rules)
+    mode = "tuned" if stack.split_label(choice.best, rules)[1] else "fixed"
+    decisions = choice.ensemble_decisions
     report = multilabel.report(d.y, decisions, d.classes)
     fold_scores = [multilabel.cail_score(d.y[d.folds == k], decisions[d.folds == k]) for k in range(d.n_folds)]
+    extra = {"thresholds": mode, "chosen": choice.best, "chosen_per_fold": choice.chosen_per_fold,
+             "candidates": dict(choice.scores),
+             "best_candidate_cail_score_optimistic": choice.scores[choice.best]}
     run, result = cv.write_blend(
-        runs_dir, params, members, cvs, oof, test, report, fold_scores, headline="cail_score",
-        extra={"thresholds": mode},
+        runs_dir, params, members, cvs, choice.ensemble_proba, predict(tests), report, fold_scores,
+        headline="cail_score", extra=extra,
         side_files={"thresholds.json": {"thresholds": [float(t) for t in thresholds], "tags": d.classes,
-                                        "mode": mode}})
-    run.log(f"blend of {len(members)} ({mode} thresholds): CAIL score {result['score']:.4f} (micro-F1 "
-            f"{report['micro_f1']:.4f}, macro-F1 {report['macro_f1']:.4f}) -> {run.dir}")
+                                        "mode": mode, "candidate": choice.best}})
+    if len(choice.names) > 1:
+        for c, v in choice.scores.items():
+            run.log(f"candidate {c}: honest CAIL score {v:.4f}{'   <- the test set' if c == choice.best else ''}")
+    run.log(f"blend of {len(members)} ({choice.best if len(choice.names) > 1 else mode + ' thresholds'}): CAIL score "
+            f"{result['score']:.4f} (micro-F1 {report['micro_f1']:.4f}, macro-F1 {report['macro_f1']:.4f}) "
+            f"-> {run.dir}")
+    if len(choice.names) > 1:
+        run.log(f"(honest: each fold got the label that scored best on the other folds: "
+                f"{', '.join(choice.chosen_per_fold)}; the best label's own score, {choice.scores[choice.best]:.4f}, "
+                f"chose and is OPTIMISTIC)")
     return result

@@ -48,10 +48,16 @@ def cv_data(params: dict, inputs: dict) -> cv.CVData:
                      headline="cail_score", groups=train["doc"])  # a judgement's sentences stay together
 
 
+MODELS = ("dgc", "tfidf_lr")
+
+
 def model_factory(params: dict, inputs: dict, data: cv.CVData):
+    if params["model"] not in MODELS:
+        raise SystemExit(f"error: unknown model '{params['model']}' (known: {', '.join(MODELS)})")
+    if params["model"] == "tfidf_lr":
+        from .linear import CAILTfidfLinear
+        return CAILTfidfLinear
     from .model import CAILTagger
-    if params["model"] != "dgc":
-        raise SystemExit(f"error: unknown model '{params['model']}' (known: dgc)")
     n_chars = _features(inputs["features"])["n_chars"]
     evaluate = lambda y, prob: {"score": multilabel.cail_score(y, prob > 0.5)}
     return lambda p, workdir, seed, classes: CAILTagger(p, workdir, seed, classes, n_chars=n_chars,

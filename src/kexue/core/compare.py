@@ -58,7 +58,23 @@ def table(runs: list[dict]) -> str:
     widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
     fmt = lambda row: "  ".join(str(x).ljust(w) for x, w in zip(row, widths)).rstrip()
     note = ["", f"OPTIMISTIC: {OPTIMISTIC_NOTE}"] if any(r.get("optimistic") for r in runs) else []
-    return "\n".join([fmt(header), fmt(["-" * w for w in widths]), *map(fmt, rows), *note])
+    return "\n".join([fmt(header), fmt(["-" * w for w in widths]), *map(fmt, rows), *note, *candidates(runs)])
+
+
+def candidates(runs: list[dict]) -> list[str]:
+    """For each blend that chose among candidates (kexue.core.stack): every candidate's honest score, the one
+    the test set gets, and each fold's choice."""
+    out = []
+    for r in runs:
+        if not r.get("candidates"):
+            continue
+        scores = sorted(r["candidates"].items(), key=lambda kv: -kv[1])
+        out += ["", f"{r['run_id']}: candidates, honest {r.get('metric', 'score')} (nested cross-fitting):"]
+        out += [f"  {name:<28} {s:.4f}" + ("   <- the test set" if name == r.get("chosen") else "")
+                for name, s in scores]
+        out.append(f"  each fold's choice, made on the other folds: {', '.join(r.get('chosen_per_fold', []))} "
+                   f"-> {r['score']:.4f}, the run's score")
+    return out
 
 
 def compare(root, plot_path=None) -> str:

@@ -1,13 +1,13 @@
-"""The spectra ensemble stage (pipelines/spectra/ensemble.py): member runs blended with weights and per-class
-offsets, scored cross-fitted."""
+"""The spectra ensemble stage (pipelines/spectra/ensemble.py): candidate combinations of the member runs (each
+alone, the mean, log-loss weights, stacked logistic regression and LightGBM) with per-class offsets, scored and
+chosen by nested cross-fitting (kexue.core.stack)."""
 from __future__ import annotations
 
 from pathlib import Path
 
 import numpy as np
 
-from ..core import cv, runlog
-from ..core import ensemble as ens
+from ..core import cv, runlog, stack
 from ..core.metrics import classification_report, macro_f1
 from . import data
 
@@ -16,9 +16,11 @@ JSON_INPUTS = ()
 
 
 def blend_runs(params: dict, member_runs: list[str], inputs: dict) -> dict:
-    """Blend member runs' OOF probabilities into a new run with the same artefacts as a model run. Its score is
-    cross-fitted: each fold decided by weights and offsets fitted on the other folds' OOF rows; the weights and
-    offsets fitted on every OOF row decide the test set, and their in-sample OOF score is kept, labelled."""
+    """The candidates of params["candidates"] (each member alone, the mean, log-loss weights, stacks) scored by
+    nested cross-fitting on the members' OOF probabilities (kexue.core.stack), the choice made fold by fold on the
+    other folds: the run's score is that of "choose, then predict", honest. The test set gets the candidate with
+    the best honest score, fitted on every OOF row; when that is a single member, the log says the ensemble does
+    not beat it. A run like any other, plus decision.json (the test set's class offsets)."""
     runs_dir, store_dir = Path(inputs["runs"]), inputs["store"]
     members, cvs = runlog.load_members(runs_dir, member_runs, same=("data_fingerprint", "folds_fingerprint", "classes"))
     classes = cvs[0]["classes"]
@@ -28,18 +30,36 @@ def blend_runs(params: dict, member_runs: list[str], inputs: dict) -> dict:
     tests = [np.load(m.dir / "test.npy") for m in members]
     n = len(classes)
     score = lambda yy, pp: macro_f1(yy, pp, n)
-    weights, offsets = ens.fit(oofs, y, score, params["class_offsets"], params["weight_step"])
-    oof = ens.blend(oofs, weights)
-    honest = ens.cross_fitted(oofs, y, folds, score, params["class_offsets"], params["weight_step"])
-    report = classification_report(y, honest, classes)
-    fold_scores = [macro_f1(y[folds == k], honest[folds == k], n) for k in range(int(folds.max()) + 1)]
+    rules = stack.multiclass_rules(score, offsets=bool(params["class_offsets"]))
+    cands = stack.candidates(params["candidates"], member_runs, params, seed=int(params.get("seed", 0)))
+    say = lambda m: print(f"[spectra] ensemble candidate {m}", flush=True)
+    choice = stack.choose(cands, oofs, y, folds, score, rules, progress=say)
+    predict, offsets = stack.fit_final(cands, choice.best, oofs, y, folds, choice, rules)
+    best = stack.split_label(choice.best, rules)[0]
+    report = classification_report(y, choice.ensemble_decisions, classes)
+    fold_scores = [macro_f1(y[folds == k], choice.ensemble_decisions[folds == k], n)
+                   for k in range(int(folds.max()) + 1)]
+    member_labels = [c for c in choice.names if stack.split_label(c, rules)[0] in member_runs]
+    best_member = max(member_labels, key=choice.scores.get) if member_labels else None
+    extra = {"candidates": dict(choice.scores),
+             "candidate_fold_scores": {c: [round(v, 4) for v in f] for c, f in choice.fold_scores.items()},
+             "chosen_per_fold": choice.chosen_per_fold, "chosen": choice.best,
+             "best_candidate_macro_f1_optimistic": choice.scores[choice.best],
+             "offsets": dict(zip(classes, np.round(offsets, 3).tolist()))}
+    if isinstance(getattr(cands[best], "weights", None), np.ndarray):
+        extra["weights"] = dict(zip(member_runs, np.round(cands[best].weights, 4).tolist()))
     run, result = cv.write_blend(
-        runs_dir, params, members, cvs, oof, ens.blend(tests, weights), report, fold_scores, classes, "macro_f1",
-        extra={"in_sample_macro_f1_optimistic": macro_f1(y, ens.decide(oof, offsets), n),
-               "weights": dict(zip(member_runs, np.round(weights, 4).tolist())),
-               "offsets": dict(zip(classes, np.round(offsets, 3).tolist())),
-               "blend_without_offsets": macro_f1(y, ens.decide(oof), n)},
-        side_files={"decision.json": {"offsets": offsets.tolist(), "classes": classes}})
-    run.log(f"ensemble OOF macro-F1 {result['score']:.4f} (cross-fitted: weights and offsets fitted on the other "
-            f"folds; fitted on every OOF row, OPTIMISTIC: {result['in_sample_macro_f1_optimistic']:.4f}) -> {run.dir}")
+        runs_dir, params, members, cvs, choice.ensemble_proba, predict(tests), report, fold_scores, classes,
+        "macro_f1", extra=extra, side_files={"decision.json": {"offsets": offsets.tolist(), "classes": classes,
+                                                               "candidate": choice.best}})
+    for c, v in choice.scores.items():
+        run.log(f"candidate {c}: honest macro-F1 {v:.4f} (folds {' '.join(f'{x:.3f}' for x in choice.fold_scores[c])})"
+                f"{'   <- the test set' if c == choice.best else ''}")
+    run.log(f"ensemble OOF macro-F1 {result['score']:.4f} (honest: each fold gets the candidate that scored best on "
+            f"the other folds: {', '.join(choice.chosen_per_fold)}); the best candidate's own score, "
+            f"{choice.scores[choice.best]:.4f}, chose and is OPTIMISTIC -> {run.dir}")
+    if best in member_runs:
+        run.log(f"no combination beats the best member: the test set gets {choice.best} alone")
+    elif best_member and choice.scores[choice.best] <= choice.scores[best_member]:
+        run.log(f"the ensemble does not beat its best member {best_member}")
     return result

@@ -16,7 +16,9 @@ from . import data
 
 # ---------------------------------------------------------------- training
 
-MODELS = {"cnn": "kexue.spectra.cnn:SpectraCNN", "lgbm": "kexue.spectra.lgbm:SpectraLGBM"}
+MODELS = {"cnn": "kexue.spectra.cnn:SpectraCNN", "lgbm": "kexue.spectra.lgbm:SpectraLGBM",
+          "flux_lr": "kexue.spectra.flux:SpectraFluxLinear"}
+FLUX_MODELS = ("cnn", "flux_lr")        # the models that read the flux itself; the others the features
 # the train stage's inputs (kexue.core.protocol): --store, --features, --runs, --predict-set (a resolved JSON)
 INPUTS = {"store": "data/processed/spectra", "features": "data/features/spectra", "runs": "data/runs/spectra",
           "predict_set": None}
@@ -39,7 +41,7 @@ def cv_data(params: dict, inputs: dict) -> cv.CVData:
     if predict_set not in manifest["sets"]:
         raise SystemExit(f"error: predict_set '{predict_set}' is not in the store (sets: {', '.join(manifest['sets'])})")
     test = data.load_set(store_dir, predict_set)
-    if params["model"] == "cnn":
+    if params["model"] in FLUX_MODELS:
         x, x_test = cv.Rows(train.flux), cv.Rows(test.flux)
     else:
         x, x_test = np.load(Path(features_dir) / "train.npy"), np.load(Path(features_dir) / f"{predict_set}.npy")
