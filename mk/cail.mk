@@ -3,7 +3,7 @@
 CAIL_CFG      := configs/cail2019
 CAIL_DATA_CFG ?= $(CAIL_CFG)/data.yaml
 CAIL_SOURCE   ?= auto
-CAIL_MODELS   ?= dgc-zlpr dgc-bce
+CAIL_MODELS   ?= dgc-zlpr dgc-bce tfidf-lr
 CAIL_SEEDS    ?= 42
 CAIL_BLENDS   ?= dgc-bce-tuned dgc-zlpr-tuned ensemble
 CAIL_SUBMIT   ?= ensemble
@@ -29,7 +29,7 @@ cail: cail-submit  ## CAIL2019 element recognition end to end (generated sample 
 cail-preprocess: $(CAIL_INT)/preprocess.done  ## validate documents, tags and the test file
 cail-encode: $(CAIL_INT)/encode.done  ## character ids and multi-hot tags
 cail-folds: $(CAIL_INT)/folds.done  ## k folds of documents
-cail-train: $(CAIL_MEMBER_RUNS)  ## train CAIL_MODELS x CAIL_SEEDS (k-fold CV; ZLPR and BCE by default)
+cail-train: $(CAIL_MEMBER_RUNS)  ## train CAIL_MODELS x CAIL_SEEDS (k-fold CV; DGC with ZLPR and BCE, TF-IDF + LR by default)
 cail-train-%: $(CAIL_INT)/%.run  ## one member, e.g. make cail-train-dgc-zlpr.s7
 	@:
 cail-blend: $(addprefix $(CAIL_INT)/,$(addsuffix .run,$(CAIL_BLENDS)))  ## the blends (CAIL_BLENDS): tuned thresholds, the ensemble

@@ -2,7 +2,8 @@
 SP_CFG      := configs/spectra
 SP_DATA_CFG ?= $(SP_CFG)/data.yaml
 SP_SOURCE   ?= auto
-SP_MODELS   ?= cnn lgbm
+SP_MODELS   ?= cnn lgbm flux_lr
+SP_SEEDS    ?=
 SP_SUBMIT   ?= ensemble
 SP_INT      := $(DATA_DIR)/interim/spectra
 SP_STORE    := $(DATA_DIR)/processed/spectra
@@ -12,21 +13,25 @@ SP_SUBS     := $(SUBMISSIONS_DIR)/spectra
 SP_CODE     := $(SP_INT)/code
 SP_PIPE     := pipelines/spectra
 SP_DATA_ARGS = --config $(SP_DATA_CFG) --source $(SP_SOURCE) --set 'sample_dir=$(DATA_DIR)/sample/spectra' $(call sets,data)
+# one member run per model config, or per (model config, seed) with SP_SEEDS="1 2 3": cnn.s1, cnn.s2, ... (a seed
+# bag: the blend scores each seed alone and their mean, so the bag's gain is in its log and in make compare)
+SP_MEMBERS   = $(if $(strip $(SP_SEEDS)),$(foreach m,$(SP_MODELS),$(foreach s,$(SP_SEEDS),$(m).s$(s))),$(SP_MODELS))
 SP_TRAIN     = $(PY) $(SP_PIPE)/train.py --store $(SP_STORE) --features $(SP_FEAT) --runs $(SP_RUNS) \
                --predict-set $(SP_INT)/predict_set.json
 
-.PHONY: spectra spectra-preprocess spectra-folds spectra-features spectra-cnn spectra-lgbm spectra-ensemble \
-        spectra-submit spectra-compare spectra-clean
+.PHONY: spectra spectra-preprocess spectra-folds spectra-features spectra-cnn spectra-lgbm spectra-flux_lr \
+        spectra-ensemble spectra-submit spectra-compare spectra-clean
 
-spectra: spectra-submit  ## LAMOST spectra, end to end: preprocess, features, cnn, lgbm, ensemble, submit
+spectra: spectra-submit  ## LAMOST spectra, end to end: preprocess, features, cnn, lgbm, flux_lr, ensemble, submit
 spectra-preprocess: $(SP_INT)/preprocess.done  ## validate the spectra files and build the array store
 spectra-folds: $(SP_INT)/folds.done  ## stratified k-fold assignment shared by all models
 spectra-features: $(SP_FEAT)/manifest.json  ## hand-crafted spectral features for LightGBM
 spectra-cnn: $(SP_INT)/cnn.run ## residual dilated Conv1D, k-fold CV (folds run in parallel with make -j)
 spectra-lgbm: $(SP_INT)/lgbm.run  ## LightGBM on the spectral features, same folds
+spectra-flux_lr: $(SP_INT)/flux_lr.run  ## logistic regression on the binned flux, same folds
 spectra-train-%: $(SP_INT)/%.run  ## any model config: configs/spectra/<name>.yaml
 	@:
-spectra-ensemble: $(SP_INT)/ensemble.run  ## blend SP_MODELS with weights + class offsets fitted on OOF
+spectra-ensemble: $(SP_INT)/ensemble.run  ## blend SP_MODELS: candidates scored and chosen by nested cross-fitting
 spectra-submit: $(SP_INT)/submit.done  ## write submissions/spectra/<run>.csv, validated
 spectra-compare: $(VENV_OK)  ## same as make compare COMP=spectra
 	@$(PY) -m kexue.core.compare spectra --runs $(DATA_DIR)/runs
@@ -41,8 +46,9 @@ $(SP_INT)/folds.json: FORCE | $(VENV_OK)
 $(SP_INT)/predict_set.json: FORCE | $(VENV_OK)
 	@$(PY) -m kexue.core.config $(SP_DATA_CFG) --select predict_set --out $@ $(call sets,data)
 $(SP_INT)/%.params.json: FORCE | $(SP_INT)/preprocess.done
-	@$(PY) -m kexue.core.config $(SP_CFG)/$*.yaml --out $@ --profile-from $(SP_STORE)/manifest.json $(call sets,$*) \
-	  $(if $(filter ensemble,$*),--set '+member_models=[$(subst $(space),$(comma),$(strip $(SP_MODELS)))]')
+	@$(PY) -m kexue.core.config $(SP_CFG)/$(basename $*).yaml --out $@ --profile-from $(SP_STORE)/manifest.json \
+	  $(call sets,$(basename $*)) $(if $(filter .s%,$(suffix $*)),--set 'seed=$(patsubst .s%,%,$(suffix $*))') \
+	  $(if $(filter ensemble,$*),--set '+member_models=[$(subst $(space),$(comma),$(strip $(SP_MEMBERS)))]')
 
 # ---- code stamps (mk/cv.mk): one check per make call, then each stage's stamp is current
 $(SP_CODE)/%.json: $(SP_CODE)/.checked ;
@@ -69,14 +75,15 @@ $(SP_FEAT)/manifest.json: $(SP_INT)/features.done ;
 # <model>.trained is the stage's stamp; <model>.run names the run and changes only when its cv.json does.
 # Every model config whose `model:` is lgbm (lgbm.yaml, or one of yours) reads the features.
 SP_FEATURE_MODELS := $(basename $(notdir $(shell grep -lE '^model:[[:space:]]*lgbm([[:space:]]|$$)' $(SP_CFG)/*.yaml)))
-$(addprefix $(SP_INT)/,$(addsuffix .trained,$(SP_FEATURE_MODELS))): $(SP_FEAT)/manifest.json
+$(foreach m,$(SP_FEATURE_MODELS) $(filter $(addsuffix .s%,$(SP_FEATURE_MODELS)),$(SP_MEMBERS)),$(SP_INT)/$(m).trained): \
+  $(SP_FEAT)/manifest.json
 $(SP_INT)/%.trained: $(SP_INT)/%.params.json $(SP_INT)/predict_set.json $(SP_STORE)/manifest.json $(SP_STORE)/folds.npy \
                      $(SP_CODE)/%.json
 	$(call train_model,spectra,$(SP_RUNS),$(SP_TRAIN),$(SP_STORE)/folds.npy)
 $(SP_INT)/%.run: $(SP_INT)/%.trained ;
 
 # ---- 5. ensemble
-SP_MEMBER_RUNS = $(addprefix $(SP_INT)/,$(addsuffix .run,$(SP_MODELS)))
+SP_MEMBER_RUNS = $(addprefix $(SP_INT)/,$(addsuffix .run,$(SP_MEMBERS)))
 $(SP_INT)/ensemble.trained: $(SP_INT)/ensemble.params.json $(SP_MEMBER_RUNS) $(SP_STORE)/folds.npy \
                             $(SP_CODE)/ensemble.json
 	@$(STAMP) $(PY) $(SP_PIPE)/ensemble.py --params $< --members $(SP_MEMBER_RUNS) --store $(SP_STORE) \

@@ -43,7 +43,7 @@ def test_zlpr_and_bce_share_folds_and_blends_tune_thresholds(pipeline):
     tmp, _ = pipeline
     runs = tmp / "data" / "runs" / "cail2019"
     cvs = {p.parent.name.rsplit("-", 1)[0]: json.loads(p.read_text()) for p in runs.glob("*/cv.json")}
-    assert set(cvs) == {"dgc-zlpr", "dgc-bce", "dgc-zlpr-tuned", "dgc-bce-tuned", "ensemble"}
+    assert set(cvs) == {"dgc-zlpr", "dgc-bce", "tfidf-lr", "dgc-zlpr-tuned", "dgc-bce-tuned", "ensemble"}
     assert len({c["folds_fingerprint"] for c in cvs.values()}) == 1
     assert len({c["data_fingerprint"] for c in cvs.values()}) == 1
     assert cvs["dgc-zlpr"]["params"]["loss"] == "zlpr" and cvs["dgc-bce"]["params"]["loss"] == "bce"

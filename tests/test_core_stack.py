@@ -119,3 +119,16 @@ def test_log_loss_weights_prefer_the_informative_member():
 def test_an_unknown_candidate_is_named():
     with pytest.raises(ValueError, match="unknown candidate 'stack_svm'"):
         stack.candidates(["stack_svm"], ["a"])
+
+
+def test_seeds_of_one_config_are_bagged_into_one_candidate_and_the_gain_is_said():
+    rng = np.random.default_rng(5)
+    p = [rng.dirichlet(np.ones(K), 10).astype(np.float32) for _ in range(4)]
+    names, probas, bags = stack.bag_seeds(["cnn-1", "cnn-2", "lgbm-1", "cnn-3"], ["cnn", "cnn", "lgbm", "cnn"], p)
+    assert names == ["cnn-bag3", "lgbm-1"] and bags == {"cnn-bag3": ["cnn-1", "cnn-2", "cnn-3"],
+                                                         "lgbm-1": ["lgbm-1"]}
+    np.testing.assert_allclose(probas[0], (p[0] + p[1] + p[3]) / 3, rtol=1e-6)
+    np.testing.assert_array_equal(probas[1], p[2])
+    [line] = stack.bag_gains(bags, {"cnn-1": 0.70, "cnn-2": 0.72, "cnn-3": 0.74, "lgbm-1": 0.8},
+                             {"cnn-bag3": 0.75, "lgbm-1": 0.8})
+    assert line == "seed bag cnn-bag3: 0.7500 against its 3 seeds 0.7000 0.7200 0.7400 (mean 0.7200): +0.0300"

@@ -40,11 +40,12 @@ def blend_runs(params: dict, member_runs: list[str], inputs: dict) -> dict:
     runs_dir = inputs["runs"]
     members, cvs = runlog.load_members(runs_dir, member_runs)
     d = cv_data(params, inputs)
-    oofs = [cv.load_pred(m.dir, "oof") for m in members]
-    tests = [cv.load_pred(m.dir, "test") for m in members]
+    configs = [c["params"]["name"] for c in cvs]
+    names, oofs, bags = stack.bag_seeds(member_runs, configs, [cv.load_pred(m.dir, "oof") for m in members])
+    tests = stack.bag_seeds(member_runs, configs, [cv.load_pred(m.dir, "test") for m in members])[1]
     try:
         rules = stack.multilabel_rules(np.round(np.arange(*params["grid"]), 6), params.get("thresholds", "fixed"))
-        cands = stack.candidates(params.get("candidates", ["mean"]), member_runs, params,
+        cands = stack.candidates(params.get("candidates", ["mean"]), names, params,
                                  seed=int(params.get("seed", 0)))
     except ValueError as e:
         raise SystemExit(f"error: blend {params['name']}: {e}") from None
@@ -57,12 +58,16 @@ def blend_runs(params: dict, member_runs: list[str], inputs: dict) -> dict:
     fold_scores = [multilabel.cail_score(d.y[d.folds == k], decisions[d.folds == k]) for k in range(d.n_folds)]
     extra = {"thresholds": mode, "chosen": choice.best, "chosen_per_fold": choice.chosen_per_fold,
              "candidates": dict(choice.scores),
-             "best_candidate_cail_score_optimistic": choice.scores[choice.best]}
+             "best_candidate_cail_score_optimistic": choice.scores[choice.best],
+             "bags": {b: r for b, r in bags.items() if len(r) > 1}}
     run, result = cv.write_blend(
         runs_dir, params, members, cvs, choice.ensemble_proba, predict(tests), report, fold_scores,
         headline="cail_score", extra=extra,
         side_files={"thresholds.json": {"thresholds": [float(t) for t in thresholds], "tags": d.classes,
                                         "mode": mode, "candidate": choice.best}})
+    for line in stack.bag_gains(bags, {m.id: c["score"] for m, c in zip(members, cvs)},
+                                {b: multilabel.cail_score(d.y, oofs[i] > 0.5) for i, b in enumerate(names)}):
+        run.log(line)
     if len(choice.names) > 1:
         for c, v in choice.scores.items():
             run.log(f"candidate {c}: honest CAIL score {v:.4f}{'   <- the test set' if c == choice.best else ''}")

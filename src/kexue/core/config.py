@@ -17,14 +17,13 @@ from typing import Any
 
 import yaml
 
-from . import io
+from . import io, schema
+from .schema import MISSING as _MISSING
+from .schema import get_dotted
 
 
 class ConfigError(ValueError):
     pass
-
-
-_MISSING = object()
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
@@ -81,15 +80,6 @@ def set_dotted(cfg: dict, key: str, value: Any, source: str = "override") -> Non
             raise ConfigError(f"{source}: cannot set '{key}': '{part}' is {child!r}, not a section")
         node = child
     node[parts[-1]] = value
-
-
-def get_dotted(cfg: dict, key: str, default: Any = None) -> Any:
-    node = cfg
-    for part in key.split("."):
-        if not isinstance(node, dict) or part not in node:
-            return default
-        node = node[part]
-    return node
 
 
 def parse_override(text: str) -> tuple[str, Any]:
@@ -209,7 +199,6 @@ def resolve(path, overrides: Iterable[str] = (), profile: str | None = None) -> 
 
 def check(cfg: dict, defaults: dict, path, origin: dict | None = None) -> None:
     """Stop on every value its key's type, allowed values or range refuses (kexue.core.schema), all at once."""
-    from . import schema
     bad = schema.problems(cfg, defaults, comp=Path(path).parent.name)
     if bad:
         origin = origin or {}

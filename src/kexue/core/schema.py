@@ -17,6 +17,18 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+MISSING = object()      # get_dotted's default when a key is absent (None is a value)
+
+
+def get_dotted(cfg: dict, key: str, default: Any = None) -> Any:
+    """cfg["a"]["b"] for key "a.b"; `default` where any part is missing."""
+    node = cfg
+    for part in key.split("."):
+        if not isinstance(node, dict) or part not in node:
+            return default
+        node = node[part]
+    return node
+
 
 @dataclass(frozen=True)
 class Check:
@@ -188,13 +200,12 @@ def rule_for(key: str, comp: str = "") -> Check | None:
 
 def problems(cfg: dict, defaults: dict, comp: str = "") -> list[tuple[str, Any, str]]:
     """(key, value, expected) for every leaf of `cfg` its rule or its default's type refuses."""
-    from .config import _MISSING, get_dotted
     out = []
     for key, value in leaves(cfg):
         check = rule_for(key, comp)
         if check is None:
-            default = get_dotted(defaults, key, _MISSING)
-            check = None if default is _MISSING else _type_check(default)
+            default = get_dotted(defaults, key, MISSING)
+            check = None if default is MISSING else _type_check(default)
             if check is not None and isinstance(default, float) and _is_int(value):
                 continue                           # lr: 1 where the file says 0.001
         if check is not None and not check.ok(value):
@@ -202,7 +213,7 @@ def problems(cfg: dict, defaults: dict, comp: str = "") -> list[tuple[str, Any, 
     if out:
         return out                      # one value wrong alone: its own message says more than a pairing rule
     for keys, test, expected in TOGETHER:
-        values = [get_dotted(cfg, k, _MISSING) for k in keys]
-        if all(v is not _MISSING and _is_num(v) for v in values) and not test(*values):
+        values = [get_dotted(cfg, k, MISSING) for k in keys]
+        if all(v is not MISSING and _is_num(v) for v in values) and not test(*values):
             out.append((" and ".join(keys), tuple(values), expected))
     return out

@@ -183,6 +183,38 @@ def candidates(names: list[str], member_names: list[str], params: dict | None = 
     return out
 
 
+# ---------------------------------------------------------------- seed bags
+
+def bag_seeds(run_ids: list[str], model_names: list[str], probas: list[np.ndarray]):
+    """Members trained from one model config with different seeds (`*_SEEDS="1 2 3"`) averaged into one bag
+    before anything is fitted on them: a bag is one candidate, "<config>-bag<n>", not n near-copies competing
+    for the per-fold choice. Returns (names, probabilities, {bag name: its run ids}); a config with one run
+    keeps its run id."""
+    groups: dict[str, list[int]] = {}
+    for i, m in enumerate(model_names):
+        groups.setdefault(m, []).append(i)
+    names, out, bags = [], [], {}
+    for m, idx in groups.items():
+        name = run_ids[idx[0]] if len(idx) == 1 else f"{m}-bag{len(idx)}"
+        names.append(name)
+        out.append(np.mean([probas[i] for i in idx], 0).astype(np.float32))
+        bags[name] = [run_ids[i] for i in idx]
+    return names, out, bags
+
+
+def bag_gains(bags: dict, member_scores: dict, bag_scores: dict) -> list[str]:
+    """One line per seed bag: its OOF score against its seeds' (nothing is fitted in a bag, so both are
+    honest)."""
+    lines = []
+    for name, runs in bags.items():
+        if len(runs) > 1:
+            singles = [member_scores[r] for r in runs]
+            lines.append(f"seed bag {name}: {bag_scores[name]:.4f} against its {len(runs)} seeds "
+                         f"{' '.join(f'{v:.4f}' for v in singles)} (mean {np.mean(singles):.4f}): "
+                         f"{bag_scores[name] - np.mean(singles):+.4f}")
+    return lines
+
+
 # ---------------------------------------------------------------- decision rules
 
 def multiclass_rules(score: Callable, offsets: bool = True) -> dict:

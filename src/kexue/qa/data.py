@@ -16,7 +16,7 @@ field, e.g.
 Integer ids are read as strings, so they match the qids of Sogou's tab-separated files. The readers return
 Entries, a list whose `note` (None or one line to print) says what was skipped or repaired.
 
-The end of the module reads what preprocess wrote (load_entries, question_groups) for every stage after it.
+The end of the module reads what preprocess wrote (load_entries) for every stage after it.
 """
 from __future__ import annotations
 
@@ -24,8 +24,6 @@ import json
 import re
 from functools import partial
 from pathlib import Path
-
-import numpy as np
 
 from ..core import io
 
@@ -384,10 +382,3 @@ def load_entries(processed_dir, split: str) -> list[dict]:
     return io.read_json(Path(processed_dir) / f"{split}.json")
 
 
-def question_groups(entries: list[dict]) -> np.ndarray:
-    """The question group of every training row (passage): a question's passages, and questions with the same
-    normalised text, share one, so no split puts one question on both sides."""
-    from .metric import normalise  # metric imports this module
-    keys = [normalise(e["question"]) or e["id"] for e in entries]
-    index = {key: i for i, key in enumerate(dict.fromkeys(keys))}
-    return np.array([index[key] for key, e in zip(keys, entries) for _ in e["passages"]], np.int64)

@@ -21,6 +21,8 @@ import argparse
 from collections import Counter
 from pathlib import Path
 
+import numpy as np
+
 from ..core import io
 from .data import QADataError, read_answer_expand, read_submission
 
@@ -44,6 +46,14 @@ def normalise(text: str, punctuation: str = PUNCTUATION) -> str:
         _deletions[punctuation] = dict.fromkeys(map(ord, punctuation))
     text = text.translate(_FULL_TO_HALF).lower().translate(_deletions[punctuation])
     return "".join(text.split())
+
+
+def question_groups(entries: list[dict]) -> np.ndarray:
+    """The question group of every training row (passage): a question's passages, and questions with the same
+    normalised text, share one, so no split puts one question on both sides."""
+    keys = [normalise(e["question"]) or e["id"] for e in entries]
+    index = {key: i for i, key in enumerate(dict.fromkeys(keys))}
+    return np.array([index[key] for key, e in zip(keys, entries) for _ in e["passages"]], np.int64)
 
 
 def char_prf(pred: str, gold: str) -> tuple[float, float, float]:

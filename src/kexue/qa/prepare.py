@@ -22,9 +22,9 @@ from ..core.folds import assign_folds
 from ..core.source import one_file, regular_files, use_sample
 from ..core.source import source_stamp as stamp
 from . import data, sample
-from .data import load_entries, question_groups, say
+from .data import load_entries, say
 from .encode import Encoded
-from .metric import gold_from_entries, normalise
+from .metric import gold_from_entries, normalise, question_groups
 
 FORMATS = ("dgcnn", "squad")
 

@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 
 from ..core import cv, io, runlog
-from .data import load_entries, question_groups
+from .data import load_entries
 from .encode import Encoded
-from .metric import gold_from_entries
+from .metric import gold_from_entries, question_groups
 
 # ---------------------------------------------------------------- CV data and scoring
 
