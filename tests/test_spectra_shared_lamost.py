@@ -43,15 +43,18 @@ def test_pipeline_on_real_stellar_types(tmp_path):
                "cnn.epochs_ce=4", "cnn.epochs_f1=1", "cnn.steps_per_epoch=5")
     assert "using competition data" in out
     runs = tmp_path / "data" / "runs" / "spectra"
-    score = {m: json.loads((next(runs.glob(f"{m}-*")) / "cv.json").read_text()) for m in ("cnn", "lgbm", "ensemble")}
+    models = ("cnn", "lgbm", "flux_lr", "ensemble")
+    score = {m: json.loads((next(runs.glob(f"{m}-*")) / "cv.json").read_text()) for m in models}
     assert set(score["lgbm"]["oof"]["per_class_f1"]) == {"a", "f", "g", "k", "m"}
-    # measured with this schedule (honest: the CNN picks its epoch on an inner split): lgbm 0.853 (deterministic),
-    # cnn 0.324, ensemble 0.834 cross-fitted (0.861 with its weights and offsets fitted on every OOF row).
-    # Majority-class guessing scores 0.11; the data README's LightGBM reference is 0.826.
-    assert score["lgbm"]["score"] > 0.84
-    assert score["cnn"]["score"] > 0.28 and score["cnn"]["selection"] == "inner"
-    assert score["ensemble"]["score"] > 0.81 and not score["ensemble"]["optimistic"]
-    assert score["ensemble"]["in_sample_macro_f1_optimistic"] >= score["ensemble"]["score"] - 0.01
+    # measured with this schedule (honest: the CNN picks its epoch on an inner split): lgbm 0.8527
+    # (deterministic), flux_lr 0.7932 (deterministic), cnn 0.339; the ensemble's procedure (each fold's label
+    # chosen on the other folds: mean, stack_lgbm, lgbm, mean, mean) 0.8319, the best label's own score (mean,
+    # OPTIMISTIC: it chose) 0.8556. Majority-class guessing scores 0.11; the data README's LightGBM reference is 0.826.
+    assert score["lgbm"]["score"] > 0.845 and score["flux_lr"]["score"] > 0.785
+    assert score["cnn"]["score"] > 0.29 and score["cnn"]["selection"] == "inner"
+    ens = score["ensemble"]
+    assert ens["score"] > 0.82 and not ens["optimistic"] and ens["chosen"] in ens["candidates"]
+    assert ens["best_candidate_macro_f1_optimistic"] >= ens["score"] - 1e-9
     [sub] = list((tmp_path / "subs" / "spectra").glob("ensemble-*.csv"))
     rows = sub.read_text().splitlines()
     assert len(rows) == 387 and {r.split(",")[1] for r in rows} <= {"a", "f", "g", "k", "m"}
