@@ -12,7 +12,8 @@ from conftest import make_in as make
 pytestmark = pytest.mark.slow
 
 TINY = ["data.sample.n_train=90", "data.sample.n_test=25", "data.folds.n=3", "cnn.epochs_ce=1", "cnn.epochs_f1=1",
-        "cnn.steps_per_epoch=2", "cnn.filters=[4, 4, 8, 8, 8, 8, 8, 8]", "lgbm.lgbm.num_boost_round=20"]
+        "cnn.steps_per_epoch=2", "cnn.filters=[4, 4, 8, 8, 8, 8, 8, 8]", "lgbm.lgbm.num_boost_round=20",
+        "SP_MODELS=cnn lgbm"]   # the rerun rules are shown on two members; flux_lr is the spectra pipeline test's
 FOLD = re.compile(r"(\w+)-\w+\] fold \d of")
 
 
