@@ -132,3 +132,9 @@ def test_seeds_of_one_config_are_bagged_into_one_candidate_and_the_gain_is_said(
     [line] = stack.bag_gains(bags, {"cnn-1": 0.70, "cnn-2": 0.72, "cnn-3": 0.74, "lgbm-1": 0.8},
                              {"cnn-bag3": 0.75, "lgbm-1": 0.8})
     assert line == "seed bag cnn-bag3: 0.7500 against its 3 seeds 0.7000 0.7200 0.7400 (mean 0.7200): +0.0300"
+
+
+def test_only_fitted_candidates_on_two_folds_is_a_message_not_a_crash():
+    probas, y, _ = half_experts(n=200)
+    with pytest.raises(ValueError, match="needs 3 folds or more"):
+        stack.choose(stack.candidates(["weights"], ["a", "b"]), probas, y, np.arange(len(y)) % 2, score)

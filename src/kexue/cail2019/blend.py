@@ -47,10 +47,10 @@ def blend_runs(params: dict, member_runs: list[str], inputs: dict) -> dict:
         rules = stack.multilabel_rules(np.round(np.arange(*params["grid"]), 6), params.get("thresholds", "fixed"))
         cands = stack.candidates(params.get("candidates", ["mean"]), names, params,
                                  seed=int(params.get("seed", 0)))
-    except ValueError as e:
+        choice = stack.choose(cands, oofs, d.y, d.folds, multilabel.cail_score, rules,
+                              progress=lambda m: say(f"blend {params['name']}: {m}"))
+    except ValueError as e:     # an unknown candidate, stack_lgbm on tags, too few folds for fitted candidates
         raise SystemExit(f"error: blend {params['name']}: {e}") from None
-    choice = stack.choose(cands, oofs, d.y, d.folds, multilabel.cail_score, rules,
-                          progress=lambda m: say(f"blend {params['name']}: {m}"))
     predict, thresholds = stack.fit_final(cands, choice.best, oofs, d.y, d.folds, choice, rules)
     mode = "tuned" if stack.split_label(choice.best, rules)[1] else "fixed"
     decisions = choice.ensemble_decisions

@@ -122,7 +122,6 @@ RULES: dict[str, Check] = {
     "predict_set": one_of("test", "rank"),
     "scaling": one_of("median", "asinh", "zscore", "none"),
     "class_weight": NULL | one_of("balanced"), "classes": NULL | list_of(TEXT),
-    "weight_step": number(0, 1, lo_open=True),
     "candidates": list_of(one_of("members", "mean", "weights", "stack_lr", "stack_lgbm")),
     "stack_lr.C": number(0, lo_open=True), "stack_lgbm.num_boost_round": POSITIVE,
     "stack_lgbm.num_leaves": integer(2), "stack_lgbm.min_data_in_leaf": integer(0),

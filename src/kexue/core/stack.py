@@ -303,6 +303,9 @@ def choose(cands: dict[str, object], probas: list[np.ndarray], y, folds, score: 
             progress(f"left out {', '.join(n for n, c in cands.items() if c.fits)}: a fitted candidate needs 3 folds "
                      f"or more to be scored honestly (these rows have {len(ks)})")
         cands = {n: c for n, c in cands.items() if not c.fits}
+        if not cands:
+            raise ValueError(f"every candidate is fitted and needs 3 folds or more (these rows have {len(ks)}); "
+                             f"add members or mean to the candidates, or use more folds")
     decisions, proba, scores, fold_scores, fitted = {}, {}, {}, {}, {}
     inner = [dict() for _ in ks]
     order = []

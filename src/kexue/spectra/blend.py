@@ -32,9 +32,12 @@ def blend_runs(params: dict, member_runs: list[str], inputs: dict) -> dict:
     names, oofs, bags = stack.bag_seeds(member_runs, configs, [np.load(m.dir / "oof.npy") for m in members])
     tests = stack.bag_seeds(member_runs, configs, [np.load(m.dir / "test.npy") for m in members])[1]
     rules = stack.multiclass_rules(score, offsets=bool(params["class_offsets"]))
-    cands = stack.candidates(params["candidates"], names, params, seed=int(params.get("seed", 0)))
     say = lambda m: print(f"[spectra] ensemble candidate {m}", flush=True)
-    choice = stack.choose(cands, oofs, y, folds, score, rules, progress=say)
+    try:
+        cands = stack.candidates(params["candidates"], names, params, seed=int(params.get("seed", 0)))
+        choice = stack.choose(cands, oofs, y, folds, score, rules, progress=say)
+    except ValueError as e:     # an unknown candidate, too few folds for fitted candidates
+        raise SystemExit(f"error: {params['name']}: {e}") from None
     predict, offsets = stack.fit_final(cands, choice.best, oofs, y, folds, choice, rules)
     best = stack.split_label(choice.best, rules)[0]
     report = classification_report(y, choice.ensemble_decisions, classes)
