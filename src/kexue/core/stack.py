@@ -8,7 +8,8 @@ the outer folds the members were trained on. For each outer fold k:
   - its decision rule (per-class offsets on log-probabilities, fitted for the metric) is fitted on the
     candidate's inner out-of-fold predictions over those rows (refitted without each inner fold), so the
     offsets see probabilities like the ones fold k gets;
-  - fold k is predicted and decided. Nothing fitted for fold k has seen a label of fold k.
+  - fold k is predicted and decided. Nothing the blend fits for fold k has seen a label of fold k (the members'
+    OOF probabilities of the other folds come from models that trained on fold k: stacking's usual small leak).
 A candidate's honest score is the metric on the decisions so made for every fold. The ensemble's headline is
 the score of the whole procedure "choose a candidate on the other folds, then predict": fold k gets the
 candidate with the best inner score there. The best of the candidates' honest scores is not honest (it chose),
