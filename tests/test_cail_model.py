@@ -69,3 +69,20 @@ def test_tagger_learns_keywords_and_keeps_the_best_epoch(tmp_path, loss):
     assert max(scores) > 0.9, scores
     again = CAILTagger({**TINY, "loss": loss}, tmp_path, 0, ["A", "B", "C"], n_chars=13).load()
     np.testing.assert_allclose(again.predict(x[200:]), prob, atol=1e-6)
+
+
+def test_warmup_ramps_the_rate_from_zero_over_its_share_of_the_run_then_holds_it():
+    """`warmup: 0.1` of a 200-step run: the rate climbs linearly over 20 steps and stays at lr after; the tagger's
+    optimizer gets that schedule (FoldModel.fit sets `steps`), and no warm-up means the plain rate."""
+    from kexue.cail2019.model import build_tagger
+    from kexue.core.keras_fit import learning_rate
+    schedule = learning_rate({"lr": 0.003, "warmup": 0.1, "steps": 200})
+    rates = np.array([float(schedule(i)) for i in range(0, 40)])
+    assert rates[0] == 0.0 and np.all(np.diff(rates[:21]) > 0)
+    np.testing.assert_allclose(rates[10], 0.0015, rtol=1e-5)
+    np.testing.assert_allclose(rates[20:], 0.003, rtol=1e-6)
+    np.testing.assert_allclose(float(schedule(10_000)), 0.003, rtol=1e-6)
+    assert learning_rate({"lr": 0.003, "warmup": 0.0, "steps": 200}) == 0.003
+    assert learning_rate({"lr": 0.003, "warmup": 0.1}) == 0.003          # steps unknown (a model built to predict)
+    model = build_tagger(30, 5, {**TINY, "warmup": 0.1, "steps": 200})
+    np.testing.assert_allclose(float(model.optimizer.learning_rate), 0.0, atol=1e-12)   # step 0 of the ramp

@@ -21,7 +21,7 @@ keras = import_keras()      # first: the layers and losses import keras, and TF'
 from keras import layers, ops
 
 from ..core.batching import bucketed_dataset, length_batches, round_up
-from ..core.keras_fit import FoldModel
+from ..core.keras_fit import FoldModel, learning_rate
 from ..layers import DGC, AttentionPooling1D
 from ..losses import ZLPR, zlpr_probabilities
 
@@ -30,7 +30,8 @@ LOSSES = ("zlpr", "bce")
 
 def build_tagger(n_chars: int, n_tags: int, cfg: dict) -> keras.Model:
     """The compiled tagger: int32 chars (batch, length) -> logits (batch, n_tags). cfg keys: dim, kernel_size,
-    dilations, dropout, gate_dropout, branch_dropout, head_dropout, lr, ema (a momentum or 0), loss."""
+    dilations, dropout, gate_dropout, branch_dropout, head_dropout, lr, warmup (share of `steps` spent ramping
+    the rate up, kexue.core.keras_fit.learning_rate), ema (a momentum or 0), loss."""
     loss = cfg.get("loss", "zlpr")
     if loss not in LOSSES:
         raise ValueError(f"cail2019: loss must be one of {', '.join(LOSSES)}, not {loss!r}")
@@ -51,7 +52,7 @@ def build_tagger(n_chars: int, n_tags: int, cfg: dict) -> keras.Model:
     logits = layers.Dense(n_tags, dtype="float32", name="logits")(v)
     model = keras.Model(chars, logits, name="cail_tagger")
     ema = float(cfg.get("ema") or 0.0)
-    optimizer = keras.optimizers.Adam(float(cfg["lr"]), use_ema=ema > 0, ema_momentum=ema or 0.99)
+    optimizer = keras.optimizers.Adam(learning_rate(cfg), use_ema=ema > 0, ema_momentum=ema or 0.99)
     model.compile(optimizer=optimizer,
                   loss=ZLPR() if loss == "zlpr" else keras.losses.BinaryCrossentropy(from_logits=True))
     return model
