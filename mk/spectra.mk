@@ -1,4 +1,4 @@
-# LAMOST spectra (Tianchi 2018): preprocess -> folds -> features -> cnn, lgbm -> ensemble -> submit
+# LAMOST spectra (Tianchi 2018): preprocess -> folds -> features -> cnn, lgbm, flux_lr, flux_knn -> ensemble -> submit
 SP_CFG      := configs/spectra
 SP_DATA_CFG ?= $(SP_CFG)/data.yaml
 SP_SOURCE   ?= auto
@@ -19,7 +19,7 @@ SP_MEMBERS   = $(if $(strip $(SP_SEEDS)),$(foreach m,$(SP_MODELS),$(foreach s,$(
 SP_TRAIN     = $(PY) $(SP_PIPE)/train.py --store $(SP_STORE) --features $(SP_FEAT) --runs $(SP_RUNS) \
                --predict-set $(SP_INT)/predict_set.json
 
-.PHONY: spectra spectra-preprocess spectra-folds spectra-features spectra-cnn spectra-lgbm spectra-flux_lr \
+.PHONY: spectra spectra-preprocess spectra-folds spectra-features spectra-cnn spectra-lgbm spectra-flux_lr spectra-flux_knn \
         spectra-ensemble spectra-submit spectra-compare spectra-clean
 
 spectra: spectra-submit  ## LAMOST spectra, end to end: preprocess, features, cnn, lgbm, flux_lr, ensemble, submit
@@ -29,6 +29,7 @@ spectra-features: $(SP_FEAT)/manifest.json  ## hand-crafted spectral features fo
 spectra-cnn: $(SP_INT)/cnn.run ## residual dilated Conv1D, k-fold CV (folds run in parallel with make -j)
 spectra-lgbm: $(SP_INT)/lgbm.run  ## LightGBM on the spectral features, same folds
 spectra-flux_lr: $(SP_INT)/flux_lr.run  ## logistic regression on the binned flux, same folds
+spectra-flux_knn: $(SP_INT)/flux_knn.run  ## nearest training spectra in a PCA of the binned flux, same folds
 spectra-train-%: $(SP_INT)/%.run  ## any model config: configs/spectra/<name>.yaml
 	@:
 spectra-ensemble: $(SP_INT)/ensemble.run  ## blend SP_MODELS: candidates scored and chosen by nested cross-fitting

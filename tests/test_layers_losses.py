@@ -81,10 +81,51 @@ def test_normalise_removes_brightness_and_is_finite():
     from kexue.spectra.features import feature_names, normalise, spectral_features
     rng = np.random.default_rng(0)
     x = rng.normal(100, 5, (4, 2600)).astype("float32")
-    for method in ("median", "asinh", "zscore"):
+    for method in ("median", "asinh", "zscore", "continuum"):
         assert np.allclose(normalise(x, method), normalise(x * 1000, method), atol=1e-4)
     x[1] = 0.0  # a dead spectrum must not produce NaN
     feats = spectral_features(x)
     assert feats.shape == (4, len(feature_names(10))) and np.isfinite(feats).all()
     with pytest.raises(ValueError, match="unknown scaling"):
         normalise(x, "log")
+
+
+def test_continuum_scaling_keeps_the_lines_and_drops_the_slope():
+    """A star's lines on two different continua (a steep blue one, a flat red one): divided by its running
+    continuum each spectrum is ~1 away from the lines and dips to the line's depth at its centre, the same for
+    both, while the median scaling alone leaves them far apart."""
+    from kexue.spectra.features import normalise
+    from kexue.spectra.sample import WAVE
+    lines = 1 - 0.5 * np.exp(-0.5 * ((WAVE - 4861) / 4) ** 2) - 0.3 * np.exp(-0.5 * ((WAVE - 6563) / 5) ** 2)
+    blue, red = 3.0 - 2.5 * (WAVE - 3690) / 5410, 0.5 + 0.5 * (WAVE - 3690) / 5410
+    x = np.stack([blue * lines, red * lines]).astype("float32") * 1e4
+    c = normalise(x, "continuum")
+    far = np.abs(WAVE - 4861) > 60
+    far &= np.abs(WAVE - 6563) > 60
+    assert np.abs(c[:, far] - 1).max() < 0.02
+    for centre, depth in ((4861, 0.5), (6563, 0.7)):
+        i = int(np.argmin(np.abs(WAVE - centre)))
+        assert np.allclose(c[:, i], depth, atol=0.03)
+    assert np.abs(c[0] - c[1]).max() < 0.03
+    m = normalise(x, "median")
+    assert np.abs(m[0] - m[1]).max() > 1.0
+
+
+def test_flux_knn_votes_of_the_nearest_spectra_and_gives_absent_classes_nothing():
+    """Two shapes, one per class: every spectrum of a shape is predicted as its class; a third class never in
+    training gets probability 0 and the rows still sum to 1."""
+    from kexue.spectra.flux import SpectraFluxKNN
+    from kexue.spectra.sample import WAVE
+    rng = np.random.default_rng(0)
+    dip = lambda centre: 1 - 0.5 * np.exp(-0.5 * ((WAVE - centre) / 6) ** 2)
+    shapes = np.stack([dip(4861), dip(6563)]) * 1e3
+    y = rng.integers(0, 2, 60)
+    x = (shapes[y] * rng.normal(1, 0.05, (60, 1)) + rng.normal(0, 5, (60, 2600))).astype("float32")
+    model = SpectraFluxKNN({"views": {"continuum": 10, "median": 50}, "pca": 5, "neighbours": 5}, None, 0,
+                           ["a", "b", "c"])
+    model.fit(x[:40], y[:40])
+    p = model.predict(x[40:])
+    assert p.shape == (20, 3) and (p.argmax(1) == y[40:]).all()
+    assert np.allclose(p.sum(1), 1) and (p[:, 2] == 0).all()
+    with pytest.raises(SystemExit, match="unknown scaling 'log'"):
+        SpectraFluxKNN({"views": {"log": 10}, "pca": 5, "neighbours": 5}, None, 0, ["a", "b"]).fit(x, y)

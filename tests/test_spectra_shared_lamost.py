@@ -46,14 +46,15 @@ def test_pipeline_on_real_stellar_types(tmp_path):
     models = ("cnn", "lgbm", "flux_lr", "ensemble")
     score = {m: json.loads((next(runs.glob(f"{m}-*")) / "cv.json").read_text()) for m in models}
     assert set(score["lgbm"]["oof"]["per_class_f1"]) == {"a", "f", "g", "k", "m"}
-    # measured with this schedule (honest: the CNN picks its epoch on an inner split): lgbm 0.8527
-    # (deterministic), flux_lr 0.7932 (deterministic), cnn 0.339; the ensemble's procedure (each fold's label
-    # chosen on the other folds: mean, stack_lgbm, lgbm, mean, mean) 0.8319, the best label's own score (mean,
-    # OPTIMISTIC: it chose) 0.8556. Majority-class guessing scores 0.11; the data README's LightGBM reference is 0.826.
-    assert score["lgbm"]["score"] > 0.845 and score["flux_lr"]["score"] > 0.785
-    assert score["cnn"]["score"] > 0.29 and score["cnn"]["selection"] == "inner"
+    # measured with this schedule (honest: the CNN picks its epoch on an inner split): lgbm 0.8759 (deterministic),
+    # flux_lr 0.8418 (deterministic), cnn 0.367; the ensemble's procedure (each fold's label chosen on the other
+    # folds: weights, weights, lgbm, weights, weights; the CNN's weight 0) 0.8725, the best label's own score
+    # (weights, OPTIMISTIC: it chose) 0.8804. Majority-class guessing scores 0.11; the data README's LightGBM
+    # reference is 0.826. lgbm and flux_lr are deterministic, so their floors sit just under what they measured.
+    assert score["lgbm"]["score"] > 0.87 and score["flux_lr"]["score"] > 0.835
+    assert score["cnn"]["score"] > 0.30 and score["cnn"]["selection"] == "inner"
     ens = score["ensemble"]
-    assert ens["score"] > 0.82 and not ens["optimistic"] and ens["chosen"] in ens["candidates"]
+    assert ens["score"] > 0.86 and not ens["optimistic"] and ens["chosen"] in ens["candidates"]
     assert ens["best_candidate_macro_f1_optimistic"] >= ens["score"] - 1e-9
     [sub] = list((tmp_path / "subs" / "spectra").glob("ensemble-*.csv"))
     rows = sub.read_text().splitlines()

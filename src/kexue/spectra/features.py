@@ -18,7 +18,8 @@ LINES = {
     "NaD_5893": 5893, "Halpha_6563": 6563, "NII_6584": 6584, "TiO_7050": 7050, "CaT_8498": 8498,
     "CaT_8542": 8542, "CaT_8662": 8662,
 }
-SCALINGS = ("median", "asinh", "zscore", "none")
+SCALINGS = ("median", "asinh", "zscore", "continuum", "none")
+CONTINUUM_WINDOW = 151      # fluxes (~310 Å): wider than any line or band, narrower than the continuum's curve
 
 
 def normalise(flux: np.ndarray, method: str = "median", clip: tuple[float, float] | None = (-5.0, 20.0)) -> np.ndarray:
@@ -27,6 +28,9 @@ def normalise(flux: np.ndarray, method: str = "median", clip: tuple[float, float
     median: x / median|x|, clipped  -- keeps the continuum shape, removes brightness
     asinh:  asinh(x / median|x|)    -- the same, with bright lines compressed instead of clipped
     zscore: (x - mean) / std
+    continuum: the median-scaled spectrum divided by its own running continuum (continuum()), clipped to [-1, 3]:
+               the lines and bands alone, at 1 where there is none -- what sets a star's spectral type, with the
+               slope (which reddening and the instrument's response also bend) taken out
     """
     x = np.asarray(flux, dtype=np.float32)
     if method == "none":
@@ -41,7 +45,26 @@ def normalise(flux: np.ndarray, method: str = "median", clip: tuple[float, float
         return np.clip(x, *clip) if clip else x
     if method == "asinh":
         return np.arcsinh(x)
+    if method == "continuum":
+        x = np.clip(x, *clip) if clip else x
+        return np.clip(x / np.maximum(continuum(x), 0.05), -1.0, 3.0)
     raise ValueError(f"unknown scaling '{method}'; choose one of {', '.join(SCALINGS)}")
+
+
+def continuum(x: np.ndarray, window: int = CONTINUUM_WINDOW, step: int = 5) -> np.ndarray:
+    """(n, length) running median of each spectrum over `window` fluxes: the continuum, which absorption lines
+    and bands dip below and emission rises above. Taken on the spectrum averaged over `step` fluxes and
+    interpolated back, 25 times cheaper than on every flux (483,851 spectra in minutes, not an hour)."""
+    from scipy.ndimage import median_filter
+    x = np.clip(np.asarray(x, np.float32), 0.05, None)          # a continuum is positive; noise dips are not it
+    n, length = x.shape
+    usable = length // step * step
+    small = median_filter(x[:, :usable].reshape(n, -1, step).mean(2), size=(1, (window // step) | 1), mode="nearest")
+    centres = (np.arange(small.shape[1]) + 0.5) * step - 0.5
+    pos = np.arange(length)
+    j = np.clip(np.searchsorted(centres, pos) - 1, 0, small.shape[1] - 2)
+    t = np.clip((pos - centres[j]) / step, 0.0, 1.0).astype(np.float32)
+    return small[:, j] * (1 - t) + small[:, j + 1] * t
 
 
 def _window_mean(x, lo, hi, wave):
@@ -56,7 +79,7 @@ def _slope(x, wave, lo, hi):
 
 
 def feature_names(bin_size: int, length: int = 2600, n_bands: int = 13) -> list[str]:
-    names = [f"bin_{i}" for i in range(length // bin_size)]
+    names = [f"bin_{i}" for i in range(length // bin_size)] + [f"line_bin_{i}" for i in range(length // bin_size)]
     names += [f"band_{i}" for i in range(n_bands)] + [f"color_{i}_{i + 1}" for i in range(n_bands - 1)]
     names += ["slope_all", "slope_blue", "slope_mid", "slope_red"]
     names += [f"depth_{k}" for k in LINES] + [f"peak_{k}" for k in LINES]
@@ -70,7 +93,8 @@ def spectral_features(flux: np.ndarray, bin_size: int = 10, wave: np.ndarray = W
     x = normalise(raw, "median", clip=(-5.0, 20.0))
     n, length = x.shape
     usable = length // bin_size * bin_size
-    out = [x[:, :usable].reshape(n, -1, bin_size).mean(2)]
+    lines = np.clip(x / np.maximum(continuum(x), 0.05), -1.0, 3.0)     # normalise(raw, "continuum")
+    out = [x[:, :usable].reshape(n, -1, bin_size).mean(2), lines[:, :usable].reshape(n, -1, bin_size).mean(2)]
     bands = np.stack([b.mean(1) for b in np.array_split(x, n_bands, axis=1)], 1)
     out += [bands, np.log(np.clip(bands[:, 1:], 1e-3, None)) - np.log(np.clip(bands[:, :-1], 1e-3, None))]
     out.append(np.stack([_slope(x, wave, wave[0], wave[-1]), _slope(x, wave, 3900, 5200),

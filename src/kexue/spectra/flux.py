@@ -1,13 +1,18 @@
-"""A linear model on the flux itself, scaled and averaged into wide bins: a member that sees the whole spectrum's
-shape (the continuum's slope, the broad molecular bands) where LightGBM sees hand-made line and band features and
-the CNN local patterns, so its mistakes differ from theirs. What the flux_lr stage imports by name
-(stages.MODELS), so its code stamp covers the model."""
+"""Models on the flux itself, scaled and averaged into bins: members that see the whole spectrum at once where
+LightGBM sees hand-made line and band features and the CNN local patterns, so their mistakes differ from theirs.
+
+    flux_lr    a logistic regression on the bins
+    flux_knn   the nearest training spectra (distance-weighted) in a PCA of the bins: no parametric form at all
+
+`views` (scaling -> bin size, features.normalise) say what each sees: `continuum: 10` the lines and bands with the
+continuum divided out, `median: 50` the broad shape with its slope. What the flux_lr/flux_knn stages import by
+name (stages.MODELS), so their code stamps cover the models."""
 from __future__ import annotations
 
 import numpy as np
 
 from ..core.tabular import LinearClassifier
-from .features import normalise
+from .features import SCALINGS, normalise
 
 
 def downsample(flux, bin_size: int, scaling: str, chunk: int = 4096) -> np.ndarray:
@@ -24,14 +29,50 @@ def downsample(flux, bin_size: int, scaling: str, chunk: int = 4096) -> np.ndarr
     return out if out is not None else np.zeros((0, 0), np.float32)
 
 
+def views(flux, spec: dict) -> np.ndarray:
+    """The binned views of `spec` ({scaling: bin size}) side by side, (n, sum of bins) float32."""
+    for scaling in spec:
+        if scaling not in SCALINGS:
+            raise SystemExit(f"error: views: unknown scaling '{scaling}' (choose from {', '.join(SCALINGS)})")
+    return np.concatenate([downsample(flux, int(b), s) for s, b in spec.items()], 1)
+
+
 class SpectraFluxLinear(LinearClassifier):
-    """`model: flux_lr` in configs/spectra/*.yaml: params bin_size, scaling, C, class_weight."""
+    """`model: flux_lr` in configs/spectra/*.yaml: params views, C, class_weight."""
 
     def _x(self, flux) -> np.ndarray:
-        return downsample(flux, int(self.params["bin_size"]), self.params["scaling"])
+        return views(flux, self.params["views"])
 
     def fit(self, x_train, y_train, x_valid=None, y_valid=None) -> dict:
         return super().fit(self._x(x_train), y_train)
 
     def predict(self, x) -> np.ndarray:
         return super().predict(self._x(x))
+
+
+class SpectraFluxKNN:
+    """`model: flux_knn`: params views, pca (components), neighbours. Standardised bins, a PCA fitted on the
+    fold's training spectra, then the nearest training spectra vote, weighted by 1 / distance. A class with no
+    neighbour gets 0: averaged with the other members' probabilities in the blend."""
+    selects = False
+
+    def __init__(self, params: dict, workdir, seed: int, classes: list):
+        self.params, self.seed, self.classes = params, seed, list(classes)
+        self.model = None
+
+    def fit(self, x_train, y_train, x_valid=None, y_valid=None) -> dict:
+        from sklearn.decomposition import PCA
+        from sklearn.neighbors import KNeighborsClassifier
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
+        x = views(x_train, self.params["views"])
+        components = min(int(self.params["pca"]), x.shape[0] - 1, x.shape[1])
+        self.model = make_pipeline(StandardScaler(), PCA(components, random_state=self.seed),
+                                   KNeighborsClassifier(min(int(self.params["neighbours"]), len(x)), weights="distance"))
+        self.model.fit(x, np.asarray(y_train))
+        return {"pca_variance": round(float(self.model[1].explained_variance_ratio_.sum()), 4)}
+
+    def predict(self, x) -> np.ndarray:
+        out = np.zeros((len(x), len(self.classes)), np.float32)
+        out[:, self.model[-1].classes_] = self.model.predict_proba(views(x, self.params["views"]))
+        return out
