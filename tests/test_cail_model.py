@@ -86,3 +86,22 @@ def test_warmup_ramps_the_rate_from_zero_over_its_share_of_the_run_then_holds_it
     assert learning_rate({"lr": 0.003, "warmup": 0.1}) == 0.003          # steps unknown (a model built to predict)
     model = build_tagger(30, 5, {**TINY, "warmup": 0.1, "steps": 200})
     np.testing.assert_allclose(float(model.optimizer.learning_rate), 0.0, atol=1e-12)   # step 0 of the ramp
+
+
+def test_min_steps_gives_a_small_domain_more_epochs_not_fewer_updates(tmp_path):
+    """`min_steps` fixed on a large domain: the same config trains a fold half the size for twice the epochs, a
+    fold large enough for its epochs is left alone, and FoldModel.fit really runs (and reports) the raised count."""
+    from kexue.cail2019.model import CAILTagger
+    from kexue.core.keras_fit import epochs_for_run
+    cfg = {"epochs": 12, "batch_size": 64, "min_steps": 1400}
+    assert epochs_for_run(cfg, 7946) == 12                  # a divorce fold: 125 steps an epoch
+    assert epochs_for_run(cfg, 3846) == 23                  # a labor fold: 61 steps an epoch
+    assert epochs_for_run({**cfg, "min_steps": 0}, 3846) == 12
+    assert epochs_for_run({"epochs": 12, "batch_size": 64}, 10) == 12
+    x, y = _task()
+    seen = []
+    tagger = CAILTagger({**TINY, "loss": "zlpr", "epochs": 2, "batch_size": 50, "min_steps": 12, "verbose": 0},
+                        tmp_path, 0, ["A", "B", "C"], n_chars=13,
+                        evaluate=lambda t, p: seen.append(1) or {"score": float(len(seen))})
+    info = tagger.fit(x[:200], y[:200], x[200:], y[200:])    # 4 steps an epoch: 3 epochs reach 12
+    assert info["epochs"] == 3 and len(seen) == 3 and tagger.params["steps"] == 12

@@ -109,7 +109,7 @@ RULES: dict[str, Check] = {
     "max_len": integer(8), "max_header_tokens": POSITIVE, "max_answer_len": POSITIVE,
     "encode.q_max": POSITIVE, "encode.p_max": POSITIVE, "encode.p_stride": POSITIVE,
     "random_backbone.*": POSITIVE,
-    "warmup": number(0, 1), "weight_decay": number(0),
+    "warmup": number(0, 1), "min_steps": integer(0), "weight_decay": number(0),
     "focal_gamma": number(0), "focal_alpha": number(0, 1),
     "loss": one_of("zlpr", "bce"), "sel_loss": one_of("softmax", "zlpr"),
     "tokenizer": one_of("auto", "char", "wordpiece"), "lowercase": one_of("auto") | BOOL,
