@@ -46,8 +46,7 @@ def normalise(flux: np.ndarray, method: str = "median", clip: tuple[float, float
     if method == "asinh":
         return np.arcsinh(x)
     if method == "continuum":
-        x = np.clip(x, *clip) if clip else x
-        return np.clip(x / np.maximum(continuum(x), 0.05), -1.0, 3.0)
+        return lines_only(np.clip(x, *clip) if clip else x)
     raise ValueError(f"unknown scaling '{method}'; choose one of {', '.join(SCALINGS)}")
 
 
@@ -65,6 +64,12 @@ def continuum(x: np.ndarray, window: int = CONTINUUM_WINDOW, step: int = 5) -> n
     j = np.clip(np.searchsorted(centres, pos) - 1, 0, small.shape[1] - 2)
     t = np.clip((pos - centres[j]) / step, 0.0, 1.0).astype(np.float32)
     return small[:, j] * (1 - t) + small[:, j + 1] * t
+
+
+def lines_only(x: np.ndarray) -> np.ndarray:
+    """A median-scaled (n, length) batch divided by its running continuum, clipped to [-1, 3]: the "continuum"
+    scaling of normalise(), for callers that already hold the median-scaled flux."""
+    return np.clip(x / np.maximum(continuum(x), 0.05), -1.0, 3.0)
 
 
 def _window_mean(x, lo, hi, wave):
@@ -93,7 +98,7 @@ def spectral_features(flux: np.ndarray, bin_size: int = 10, wave: np.ndarray = W
     x = normalise(raw, "median", clip=(-5.0, 20.0))
     n, length = x.shape
     usable = length // bin_size * bin_size
-    lines = np.clip(x / np.maximum(continuum(x), 0.05), -1.0, 3.0)     # normalise(raw, "continuum")
+    lines = lines_only(x)                                               # normalise(raw, "continuum")
     out = [x[:, :usable].reshape(n, -1, bin_size).mean(2), lines[:, :usable].reshape(n, -1, bin_size).mean(2)]
     bands = np.stack([b.mean(1) for b in np.array_split(x, n_bands, axis=1)], 1)
     out += [bands, np.log(np.clip(bands[:, 1:], 1e-3, None)) - np.log(np.clip(bands[:, :-1], 1e-3, None))]
