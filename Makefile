@@ -58,6 +58,18 @@ new-competition: $(VENV_OK)  ## start a fifth competition from a working tabular
 compare: $(VENV_OK)  ## CV logs of all runs side by side, best first, plus a PNG (COMP=spectra)
 	@$(PY) -m kexue.core.compare $(COMP) --runs $(DATA_DIR)/runs
 
+# ---- hyper-parameter search (kexue.core.tune): an Optuna study over the folds the models train on
+MODEL        ?=
+TRIALS       ?= 20
+TUNE_STORAGE ?=
+TUNE_HOLDOUT ?= last
+TUNE = $(PY) -m kexue.core.tune --trials $(TRIALS) --holdout $(TUNE_HOLDOUT) $(if $(TUNE_STORAGE),--storage '$(TUNE_STORAGE)')
+.PHONY: tune tune-check
+tune: $(COMP)-tune  ## Optuna study of a config's tune: section, e.g. make tune COMP=spectra MODEL=lgbm TRIALS=30
+tune-check: | $(VENV_OK)
+	@if [ -z "$(MODEL)" ] || [ ! -f configs/$(COMP)/$(MODEL).yaml ]; then \
+	  echo "error: make tune needs MODEL=<config> with a tune: section, one of: $$(grep -l '^tune:' configs/$(COMP)/*.yaml 2>/dev/null | xargs -rn1 basename | sed 's/.yaml//' | tr '\n' ' ')(COMP=$(COMP))" >&2; exit 2; fi
+
 include mk/cv.mk
 include mk/spectra.mk
 include mk/nl2sql.mk

@@ -16,11 +16,11 @@ SP_DATA_ARGS = --config $(SP_DATA_CFG) --source $(SP_SOURCE) --set 'sample_dir=$
 # one member run per model config, or per (model config, seed) with SP_SEEDS="1 2 3": cnn.s1, cnn.s2, ... (a seed
 # bag: the blend scores each seed alone and their mean, so the bag's gain is in its log and in make compare)
 SP_MEMBERS   = $(if $(strip $(SP_SEEDS)),$(foreach m,$(SP_MODELS),$(foreach s,$(SP_SEEDS),$(m).s$(s))),$(SP_MODELS))
-SP_TRAIN     = $(PY) $(SP_PIPE)/train.py --store $(SP_STORE) --features $(SP_FEAT) --runs $(SP_RUNS) \
-               --predict-set $(SP_INT)/predict_set.json
+SP_INPUTS    = --store $(SP_STORE) --features $(SP_FEAT) --runs $(SP_RUNS) --predict-set $(SP_INT)/predict_set.json
+SP_TRAIN     = $(PY) $(SP_PIPE)/train.py $(SP_INPUTS)
 
 .PHONY: spectra spectra-preprocess spectra-folds spectra-features spectra-cnn spectra-lgbm spectra-flux_lr spectra-flux_knn \
-        spectra-ensemble spectra-submit spectra-compare spectra-clean
+        spectra-ensemble spectra-submit spectra-compare spectra-clean spectra-tune
 
 spectra: spectra-submit  ## LAMOST spectra, end to end: preprocess, features, cnn, lgbm, flux_lr, ensemble, submit
 spectra-preprocess: $(SP_INT)/preprocess.done  ## validate the spectra files and build the array store
@@ -100,3 +100,8 @@ $(SP_INT)/submit.done: $(SP_INT)/submit.params.json $(SP_INT)/$(SP_SUBMIT).run $
 	  --predict-set $(SP_INT)/predict_set.json --store $(SP_STORE) --runs $(SP_RUNS) --out $(SP_SUBS) \
 	  --pointer $(SP_INT)/submission.txt
 	@touch $@
+
+# ---- make tune COMP=spectra MODEL=<config> (after SP_FEATURE_MODELS: a feature model needs the features)
+spectra-tune: tune-check $(SP_INT)/$(MODEL).params.json $(SP_STORE)/folds.npy $(SP_INT)/predict_set.json \
+  $(if $(filter $(MODEL),$(SP_FEATURE_MODELS)),$(SP_FEAT)/manifest.json)  ## Optuna study of configs/spectra/$(MODEL).yaml's tune: space (make tune)
+	$(TUNE) kexue.spectra.stages --config $(SP_CFG)/$(MODEL).yaml --params $(SP_INT)/$(MODEL).params.json $(SP_INPUTS)

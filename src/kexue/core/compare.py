@@ -9,6 +9,9 @@ from . import plots, runlog
 from .config import public
 
 HIDDEN = {"name", "model"}     # and the private keys (config.public)
+TUNED_NOTE = ("a config written by make tune (<config>-tuned): the best of a study's trials on these folds, so its "
+              "score chose and is OPTIMISTIC; the study's report (<runs>/_tune/<config>-tune.json) has the honest "
+              "held-out comparison. (trial N): a run of a study, honest on its own")
 OPTIMISTIC_NOTE = ("the run picked its epochs on the rows it scores (selection: outer), or blends such a run; its "
                    "score flatters it and is not comparable with the others, which are listed first")
 
@@ -47,9 +50,12 @@ def table(runs: list[dict]) -> str:
     for r, d in zip(runs, diffs):
         pcf = plots.breakdown(r)[1]
         folds = r.get("fold_scores", [])
+        trial = Path(r.get("path", "")) / "tune.json"
+        trial = json.loads(trial.read_text())["trial"] if r.get("path") and trial.is_file() else None
+        tuned = str(r.get("params", {}).get("name", "")).endswith("-tuned")
         rows.append([
-            r["run_id"], str(r.get("model")), str(r.get("data_fingerprint", "?"))[:8],
-            f"{r['score']:.4f}" + (" OPTIMISTIC" if r.get("optimistic") else ""),
+            r["run_id"] + (f" (trial {trial})" if trial is not None else ""), str(r.get("model")), str(r.get("data_fingerprint", "?"))[:8],
+            f"{r['score']:.4f}" + (" OPTIMISTIC" if r.get("optimistic") or tuned else ""),
             " ".join(f"{s:.3f}" for s in folds) + (f" ({r['fold_mean']:.3f}±{r['fold_std']:.3f})" if folds else ""),
             *[f"{pcf[c]:.3f}" if c in pcf else "-" for c in classes],
             f"{r.get('seconds', {}).get('wall_total', 0):.0f}",
@@ -58,6 +64,8 @@ def table(runs: list[dict]) -> str:
     widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
     fmt = lambda row: "  ".join(str(x).ljust(w) for x, w in zip(row, widths)).rstrip()
     note = ["", f"OPTIMISTIC: {OPTIMISTIC_NOTE}"] if any(r.get("optimistic") for r in runs) else []
+    if any(str(r.get("params", {}).get("name", "")).endswith("-tuned") for r in runs):
+        note += ["", f"tuned: {TUNED_NOTE}"]
     return "\n".join([fmt(header), fmt(["-" * w for w in widths]), *map(fmt, rows), *note, *candidates(runs)])
 
 

@@ -149,6 +149,7 @@ def missing_keys(cfg: dict, path) -> None:
         if ref.get("model") != model:
             continue
         ref.pop("profiles", None)
+        ref.pop("tune", None)
         missing = [k for k in _dotted_keys(ref) if get_dotted(cfg, k, _MISSING) is _MISSING]
         if missing:
             raise ConfigError(f"{path}: model '{model}' reads {', '.join(missing)}, which this file does not set "
@@ -172,6 +173,7 @@ def resolve(path, overrides: Iterable[str] = (), profile: str | None = None) -> 
     cfg = load_with_base(path)
     missing_keys(cfg, path)
     profiles = cfg.pop("profiles", {}) or {}
+    cfg.pop("tune", None)       # the search space of `make tune` (core.tune): not a value any stage computes with
     defaults = copy.deepcopy(cfg)
     origin = {}                          # key -> where its value came from, for the error message
     if profile and profile in profiles:
