@@ -67,8 +67,8 @@ TUNE = $(PY) -m kexue.core.tune --trials $(TRIALS) --holdout $(TUNE_HOLDOUT) $(i
 .PHONY: tune tune-check
 tune: $(COMP)-tune  ## Optuna study of a config's tune: section, e.g. make tune COMP=spectra MODEL=lgbm TRIALS=30
 tune-check: | $(VENV_OK)
-	@if [ -z "$(MODEL)" ] || [ ! -f configs/$(COMP)/$(MODEL).yaml ]; then \
-	  echo "error: make tune needs MODEL=<config> with a tune: section, one of: $$(grep -l '^tune:' configs/$(COMP)/*.yaml 2>/dev/null | xargs -rn1 basename | sed 's/.yaml//' | tr '\n' ' ')(COMP=$(COMP))" >&2; exit 2; fi
+	@if [ -z "$(MODEL)" ] || [ ! -f $(TUNE_CFG)/$(MODEL).yaml ]; then \
+	  echo "error: make tune needs MODEL=<config> with a tune: section; in $(TUNE_CFG): $$(grep -l '^tune:' $(TUNE_CFG)/*.yaml 2>/dev/null | xargs -rn1 basename | sed 's/.yaml//' | tr '\n' ' ')" >&2; exit 2; fi
 
 include mk/cv.mk
 include mk/spectra.mk

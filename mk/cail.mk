@@ -17,14 +17,15 @@ CAIL_CODE     := $(CAIL_INT)/code
 CAIL_PIPE     := pipelines/cail2019
 CAIL_DATA_ARGS = --config $(CAIL_DATA_CFG) --source $(CAIL_SOURCE) --set 'sample_dir=$(DATA_DIR)/sample/cail2019' \
                  $(call sets,data)
-CAIL_TRAIN     = $(PY) $(CAIL_PIPE)/train.py --features $(CAIL_FEAT) --runs $(CAIL_RUNS)
+CAIL_INPUTS    = --features $(CAIL_FEAT) --runs $(CAIL_RUNS)
+CAIL_TRAIN     = $(PY) $(CAIL_PIPE)/train.py $(CAIL_INPUTS)
 # one member run per (model config, seed): dgc-zlpr.s42, dgc-bce.s42, ...
 CAIL_MEMBERS   = $(foreach m,$(CAIL_MODELS),$(foreach s,$(CAIL_SEEDS),$(m).s$(s)))
 CAIL_MEMBER_RUNS = $(addprefix $(CAIL_INT)/,$(addsuffix .run,$(CAIL_MEMBERS)))
 CAIL_RUN_ARGS  = --processed $(CAIL_PROC) --features $(CAIL_FEAT) --runs $(CAIL_RUNS)
 
 .PHONY: cail cail-preprocess cail-encode cail-folds cail-train cail-blend cail-evaluate cail-submit cail-compare \
-        cail-clean
+        cail-clean cail-tune cail2019-tune
 
 cail: cail-submit  ## CAIL2019 element recognition end to end (generated sample when data/raw/cail2019/ is empty)
 cail-preprocess: $(CAIL_INT)/preprocess.done  ## validate documents, tags and the test file
@@ -36,6 +37,10 @@ cail-train-%: $(CAIL_INT)/%.run  ## one member, e.g. make cail-train-dgc-zlpr.s7
 cail-blend: $(addprefix $(CAIL_INT)/,$(addsuffix .run,$(CAIL_BLENDS)))  ## the blends (CAIL_BLENDS): tuned thresholds, the ensemble
 cail-evaluate: $(CAIL_INT)/evaluate.done  ## OOF scores of every run, and the test's when there is a gold file
 cail-submit: $(CAIL_INT)/submit.done  ## write submissions/cail2019/<run>.json (the test file with labels), validated
+cail-tune: TUNE_CFG = $(CAIL_CFG)
+cail-tune: tune-check $(CAIL_INT)/$(MODEL).params.json $(CAIL_FEAT)/manifest.json $(CAIL_FEAT)/folds.npy  ## Optuna study of configs/cail2019/$(MODEL).yaml's tune: space (make tune)
+	$(TUNE) kexue.cail2019.stages --config $(CAIL_CFG)/$(MODEL).yaml --params $(CAIL_INT)/$(MODEL).params.json $(CAIL_INPUTS)
+cail2019-tune: cail-tune
 cail-compare: $(VENV_OK)  ## same as make compare COMP=cail2019
 	@$(PY) -m kexue.core.compare cail2019 --runs $(DATA_DIR)/runs
 cail-clean:  ## delete the cail2019 stage outputs (keeps data/raw, runs and submissions)

@@ -102,6 +102,7 @@ $(SP_INT)/submit.done: $(SP_INT)/submit.params.json $(SP_INT)/$(SP_SUBMIT).run $
 	@touch $@
 
 # ---- make tune COMP=spectra MODEL=<config> (after SP_FEATURE_MODELS: a feature model needs the features)
+spectra-tune: TUNE_CFG = $(SP_CFG)
 spectra-tune: tune-check $(SP_INT)/$(MODEL).params.json $(SP_STORE)/folds.npy $(SP_INT)/predict_set.json \
   $(if $(filter $(MODEL),$(SP_FEATURE_MODELS)),$(SP_FEAT)/manifest.json)  ## Optuna study of configs/spectra/$(MODEL).yaml's tune: space (make tune)
 	$(TUNE) kexue.spectra.stages --config $(SP_CFG)/$(MODEL).yaml --params $(SP_INT)/$(MODEL).params.json $(SP_INPUTS)
