@@ -26,7 +26,10 @@ define train_model
 @run=$$($(3) --params $< --print-run-id) && echo "[$(1)] $* -> run $(2)/$$run" && \
 n=$$($(PY) -c "import numpy as np; print(int(np.load('$(4)').max()) + 1)") && \
 $(MAKE) --no-print-directory -f mk/folds.mk RUN_DIR=$(2)/$$run NFOLDS=$$n TRAIN="$(3) --params $<" \
-  DEPS="$^" CODE_STAMP=$(call code_stamp,$@) && \
-$(PY) -m kexue.core.runlog $(2)/$$run $(basename $@).run
-@touch $@
+  DEPS="$^" CODE_STAMP=$(call code_stamp,$@) $(foreach k,$(FOLDS),$(2)/$$run/fold$(k)/done.json) && \
+$(if $(FOLDS),echo "[$(1)] $* folds $(FOLDS) done here; make without FOLDS (on any machine) trains what is left and collects",\
+$(PY) -m kexue.core.runlog $(2)/$$run $(basename $@).run)
+$(if $(FOLDS),,@touch $@)
 endef
+# FOLDS="0 1": train only these folds of each model this make call trains, and neither collect nor mark the model
+# trained: machines sharing DATA_DIR split a run's folds among them (docs/tuning.md, "Several machines")
