@@ -50,7 +50,8 @@ def preprocess_child(workdir: Path, n: int, workers: int) -> dict:
     labels = ["star", "galaxy", "qso", "unknown"]
     (root / "train_index.csv").write_text("id,type\n" + "".join(f"{i},{labels[i % 4]}\n" for i in range(n)))
     cfg = {"sets": {"train": {"index": "train_index.csv", "data": "train_data"}}, "classes": None,
-           "n_values": 2600, "store_dtype": "float32", "workers": workers, "on_bad_file": "error"}
+           "n_values": 2600, "store_dtype": "float32", "workers": workers, "on_bad_file": "error",
+           "folds": {"n": 5, "seed": 0}}
     t0 = time.perf_counter()
     data.preprocess(cfg, root, root / "store", "raw")
     seconds = time.perf_counter() - t0

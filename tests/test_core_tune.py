@@ -203,9 +203,12 @@ def postgres():
 def test_two_workers_share_one_postgres_study(tmp_path, postgres):
     cfg = _setup(tmp_path, startup=2, sleep=0.2)
     cmd = [sys.executable, "-m", "kexue.core.tune", *_args(tmp_path, cfg, 8, "--storage", postgres)]
-    workers = [subprocess.Popen(cmd, env=_env(), cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                text=True) for _ in range(2)]
-    outs = [w.communicate(timeout=600)[0] for w in workers]
+    logs = [tmp_path / f"worker{i}.log" for i in range(2)]       # files, not pipes read one after the other
+    workers = [subprocess.Popen(cmd, env=_env(), cwd=tmp_path, stdout=open(log, "w"), stderr=subprocess.STDOUT)
+               for log in logs]
+    for w in workers:
+        w.wait(timeout=600)
+    outs = [log.read_text() for log in logs]
     assert all(w.returncode == 0 for w in workers), "\n".join(outs)
     assert sum("(created;" in o for o in outs) == 1                     # one worker made the study
     study = _study(tmp_path, postgres)

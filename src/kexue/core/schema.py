@@ -113,7 +113,7 @@ RULES: dict[str, Check] = {
     "focal_gamma": number(0), "focal_alpha": number(0, 1),
     "loss": one_of("zlpr", "bce"), "sel_loss": one_of("softmax", "zlpr"),
     "tokenizer": one_of("auto", "char", "wordpiece"), "lowercase": one_of("auto") | BOOL,
-    "bert": NULL | TEXT, "distribute": one_of("auto", "mirrored", "default"),
+    "bert": NULL | TEXT, "distribute": one_of("auto", "mirrored", "default", "multiworker"),
     "augment_shift": integer(0),
     # spectra
     "on_bad_file": one_of("error", "skip"),

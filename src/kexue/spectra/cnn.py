@@ -52,7 +52,11 @@ def build_model(length: int, n_classes: int, filters=(16, 16, 32, 32, 64, 64, 12
 
 
 def get_strategy(kind: str = "auto"):
-    """One device here; MirroredStrategy over all GPUs when there are several."""
+    """One device here; MirroredStrategy over all GPUs when there are several; MultiWorkerMirroredStrategy over
+    the worker processes of kexue.core.multiworker (`distribute: multiworker`)."""
+    if kind == "multiworker":
+        from ..core import multiworker
+        return multiworker.strategy()
     import tensorflow as tf
     gpus = tf.config.list_logical_devices("GPU")
     if kind == "mirrored" or (kind == "auto" and len(gpus) > 1):
@@ -91,7 +95,11 @@ def _make_batches(x, y, params, shares, seed, n_classes):
 
 def _predict(model, x, params) -> np.ndarray:
     size = int(params.get("predict_batch_size", 256))
-    out = [model.predict_on_batch(normalise(x[np.arange(i, min(i + size, len(x)))], params["scaling"])[..., None])
+    # predict_on_batch goes through the strategy's data path, which Keras 3 cannot take under the multi-worker
+    # strategy; calling the model reads its (identical) weights on this worker alone
+    call = (lambda b: np.asarray(model(b, training=False))) if params.get("distribute") == "multiworker" \
+        else model.predict_on_batch
+    out = [call(normalise(x[np.arange(i, min(i + size, len(x)))], params["scaling"])[..., None])
            for i in range(0, len(x), size)]
     return np.concatenate(out).astype(np.float32) if out else np.zeros((0, model.output_shape[-1]), np.float32)
 
@@ -127,10 +135,18 @@ class SpectraCNN:
         def compile_with(lr, loss):
             return lambda model: model.compile(optimizer=keras.optimizers.Adam(lr), loss=loss)
 
-        phases = [Phase("ce", int(p["epochs_ce"]), compile_with(float(p["lr"]), "categorical_crossentropy")),
-                  Phase("f1", int(p["epochs_f1"]), compile_with(float(p["lr_f1"]), soft_macro_f1_loss))]
         evaluate = (lambda: {"macro_f1": macro_f1(y_valid, _predict(self.model, x_valid, p).argmax(1),
                                                   len(self.classes))}) if len(y_valid) else None
+        if p.get("distribute") == "multiworker":     # keras fit() cannot run this strategy: the core's own loop
+            from ..core import multiworker
+            info = multiworker.fit_phases(
+                self.model, lambda key, i: (setattr(batches, "epoch", key), batches[i])[1], batches.steps,
+                batches.batch_size, [("ce", int(p["epochs_ce"]), p["lr"], keras.losses.categorical_crossentropy),
+                                     ("f1", int(p["epochs_f1"]), p["lr_f1"], soft_macro_f1_loss)],
+                self.workdir, evaluate=evaluate, select_on="macro_f1")
+            return {**info, "params": int(self.model.count_params()), "class_shares": shares.round(4).tolist()}
+        phases = [Phase("ce", int(p["epochs_ce"]), compile_with(float(p["lr"]), "categorical_crossentropy")),
+                  Phase("f1", int(p["epochs_f1"]), compile_with(float(p["lr_f1"]), soft_macro_f1_loss))]
         info = fit_fold(self.model, batches, sum(ph.epochs for ph in phases), self.workdir, int(batches.steps *
                         batches.batch_size), evaluate=evaluate, verbose=p.get("verbose", "auto"),
                         epoch_begin=lambda e: setattr(batches, "epoch", e), select_on="macro_f1", phases=phases)
