@@ -48,7 +48,7 @@ def strategy():
         if "TF_CONFIG" not in os.environ:
             raise SystemExit("error: distribute: multiworker needs its workers: start each with `python -m "
                              "kexue.core.multiworker --workers host:port,... --index I -- <train command>` (or set "
-                             "TF_CONFIG before Python starts)")
+                             "TF_CONFIG for the train command); make cannot start them (docs/tuning.md)")
         cfg = json.loads(os.environ["TF_CONFIG"])
         return configure(cfg["cluster"]["worker"], cfg["task"]["index"])
     return _STRATEGY
