@@ -31,5 +31,10 @@ $(if $(FOLDS),echo "[$(1)] $* folds $(FOLDS) done here; make without FOLDS (on a
 $(PY) -m kexue.core.runlog $(2)/$$run $(basename $@).run)
 $(if $(FOLDS),,@touch $@)
 endef
+ifneq ($(strip $(FOLDS)),)
+ifneq ($(filter spectra cail %-ensemble %-submit %-blend %-evaluate,$(MAKECMDGOALS)),)
+$(error FOLDS="$(FOLDS)" trains only some folds of a model, so nothing after training can run; name model targets (e.g. make spectra-lgbm FOLDS="$(FOLDS)"), then run the rest without FOLDS)
+endif
+endif
 # FOLDS="0 1": train only these folds of each model this make call trains, and neither collect nor mark the model
 # trained: machines sharing DATA_DIR split a run's folds among them (docs/tuning.md, "Several machines")

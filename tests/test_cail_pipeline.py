@@ -78,21 +78,21 @@ def test_rerun_is_a_no_op_and_compare_lists_every_run(pipeline):
 
 @pytest.mark.slow
 def test_make_tune_trials_are_runs_and_the_tuned_config_trains(tmp_path):
-    """make tune on the tiny sample, in a copy of the repository (it writes configs/cail2019/tfidf-lr-tuned.yaml):
+    """make tune on the tiny sample, in a copy of the repository (it writes configs/cail2019/tfidf-lr-optuna.yaml):
     3 trials, the report with its honest held-out line, a tuned config the train target accepts, compare
     marking trials and the tuned run, and a second make tune that runs nothing."""
     repo = copy_repo(tmp_path / "repo")
     out = make_in(repo, "tune", "COMP=cail2019", "MODEL=tfidf-lr", "TRIALS=3", *TINY)
     assert "(created; 0 finished trials)" in out and "trial 2:" in out
     assert "honest: on held-out fold 1" in out and "OPTIMISTIC" in out
-    tuned = repo / "configs" / "cail2019" / "tfidf-lr-tuned.yaml"
+    tuned = repo / "configs" / "cail2019" / "tfidf-lr-optuna.yaml"
     assert "base: tfidf-lr" in tuned.read_text()
     assert (repo / "data" / "runs" / "cail2019" / "_tune" / "tfidf-lr-history.png").exists()
-    out = make_in(repo, "cail-train-tfidf-lr-tuned.s42", *TINY)
+    out = make_in(repo, "cail-train-tfidf-lr-optuna.s42", *TINY)
     assert "OOF cail_score" in out
     out = make_in(repo, "compare", "COMP=cail2019")
     assert "(trial 0)" in out and "(trial 2)" in out
-    assert next(line for line in out.splitlines() if line.startswith("tfidf-lr-tuned-")).count("OPTIMISTIC") == 1
+    assert next(line for line in out.splitlines() if line.startswith("tfidf-lr-optuna-")).count("OPTIMISTIC") == 1
     out = make_in(repo, "tune", "COMP=cail2019", "MODEL=tfidf-lr", "TRIALS=3", *TINY)
     assert "nothing to run" in out and "trial 3:" not in out
 

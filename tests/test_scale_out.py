@@ -14,10 +14,15 @@ def test_two_processes_split_the_folds_of_one_run(tmp_path):
     cmd = lambda folds: ["make", "--no-print-directory", "spectra-flux_lr", f"FOLDS={folds}",
                          f"DATA_DIR={shared}/data", f"SUBMISSIONS_DIR={shared}/subs"]
     logs = [tmp_path / f"machine{i}.log" for i in (0, 1)]
-    procs = [subprocess.Popen(cmd(f), cwd=ROOT, stdout=open(log, "w"), stderr=subprocess.STDOUT)
-             for f, log in zip(("0 1", "2 3 4"), logs)]
-    for p in procs:
-        p.wait(timeout=600)
+    files = [open(log, "w") for log in logs]
+    try:
+        procs = [subprocess.Popen(cmd(f), cwd=ROOT, stdout=fh, stderr=subprocess.STDOUT)
+                 for f, fh in zip(("0 1", "2 3 4"), files)]
+        for p in procs:
+            p.wait(timeout=600)
+    finally:
+        for fh in files:
+            fh.close()
     outs = [log.read_text() for log in logs]
     assert all(p.returncode == 0 for p in procs), "\n".join(outs)
     for out, mine, theirs in zip(outs, ("01", "234"), ("234", "01")):
@@ -69,11 +74,16 @@ def test_two_workers_train_one_cnn_fold_as_one_process_does(tmp_path):
     # each worker's output to a file: a pipe read one worker at a time could fill up and stall the other, and
     # with it the all-reduce both wait on
     logs = [tmp_path / f"worker{i}.log" for i in (0, 1)]
-    procs = [subprocess.Popen([sys.executable, "-m", "kexue.core.multiworker", "--workers", workers, "--index", str(i),
-                               "--", *train("multiworker")], cwd=ROOT, stdout=open(logs[i], "w"),
-                              stderr=subprocess.STDOUT) for i in (0, 1)]
-    for p in procs:
-        p.wait(timeout=600)
+    files = [open(log, "w") for log in logs]
+    try:
+        procs = [subprocess.Popen([sys.executable, "-m", "kexue.core.multiworker", "--workers", workers, "--index",
+                                   str(i), "--", *train("multiworker")], cwd=ROOT, stdout=files[i],
+                                  stderr=subprocess.STDOUT) for i in (0, 1)]
+        for p in procs:
+            p.wait(timeout=600)
+    finally:
+        for fh in files:
+            fh.close()
     outs = [_strip(log.read_text()) for log in logs]
     assert all(p.returncode == 0 for p in procs), "\n".join(o[-3000:] for o in outs)
     assert all("(2 workers)" in o for o in outs)

@@ -40,8 +40,8 @@ class Model:
 
 
 def cv_data(params: dict, inputs: dict) -> cv.CVData:
-    d = np.load(inputs["data"])
-    return cv.CVData(x=d["x"], y=d["y"], folds=d["folds"], x_test=d["x"][:5], classes=["a", "b", "c"])
+    with np.load(inputs["data"]) as d:
+        return cv.CVData(x=d["x"], y=d["y"], folds=d["folds"], x_test=d["x"][:5], classes=["a", "b", "c"])
 
 
 def model_factory(params: dict, inputs: dict, data: cv.CVData):

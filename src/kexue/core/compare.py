@@ -5,13 +5,19 @@ import argparse
 import json
 from pathlib import Path
 
-from . import plots, runlog
+from . import io, plots, runlog
 from .config import public
 
 HIDDEN = {"name", "model"}     # and the private keys (config.public)
-TUNED_NOTE = ("a config written by make tune (<config>-tuned): the best of a study's trials on these folds, so its "
-              "score chose and is OPTIMISTIC; the study's report (<runs>/_tune/<config>-tune.json) has the honest "
-              "held-out comparison. (trial N): a run of a study, honest on its own")
+TUNED_NOTE = ("the config's values were chosen by make tune on these data (its `tuned_on`), so its score on them chose "
+              "and is OPTIMISTIC; the study's report (<runs>/_tune/<config>-tune.json) has the honest held-out "
+              "comparison. (trial N): a run of a study, honest on its own")
+
+
+def tuned_here(run: dict) -> bool:
+    """The run's config was tuned (make tune, `tuned_on`) on the data this run scores."""
+    tuned_on = run.get("params", {}).get("tuned_on")
+    return isinstance(tuned_on, dict) and tuned_on.get("data") == run.get("data_fingerprint")
 OPTIMISTIC_NOTE = ("the run picked its epochs on the rows it scores (selection: outer), or blends such a run; its "
                    "score flatters it and is not comparable with the others, which are listed first")
 
@@ -51,8 +57,8 @@ def table(runs: list[dict]) -> str:
         pcf = plots.breakdown(r)[1]
         folds = r.get("fold_scores", [])
         trial = Path(r.get("path", "")) / "tune.json"
-        trial = json.loads(trial.read_text())["trial"] if r.get("path") and trial.is_file() else None
-        tuned = str(r.get("params", {}).get("name", "")).endswith("-tuned")
+        trial = io.read_json(trial)["trial"] if r.get("path") and trial.is_file() else None
+        tuned = tuned_here(r)
         rows.append([
             r["run_id"] + (f" (trial {trial})" if trial is not None else ""), str(r.get("model")), str(r.get("data_fingerprint", "?"))[:8],
             f"{r['score']:.4f}" + (" OPTIMISTIC" if r.get("optimistic") or tuned else ""),
@@ -64,8 +70,8 @@ def table(runs: list[dict]) -> str:
     widths = [max(len(str(x)) for x in col) for col in zip(header, *rows)]
     fmt = lambda row: "  ".join(str(x).ljust(w) for x, w in zip(row, widths)).rstrip()
     note = ["", f"OPTIMISTIC: {OPTIMISTIC_NOTE}"] if any(r.get("optimistic") for r in runs) else []
-    if any(str(r.get("params", {}).get("name", "")).endswith("-tuned") for r in runs):
-        note += ["", f"tuned: {TUNED_NOTE}"]
+    if any(tuned_here(r) for r in runs):
+        note += ["", f"OPTIMISTIC (tuned): {TUNED_NOTE}"]
     return "\n".join([fmt(header), fmt(["-" * w for w in widths]), *map(fmt, rows), *note, *candidates(runs)])
 
 

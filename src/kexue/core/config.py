@@ -150,6 +150,7 @@ def missing_keys(cfg: dict, path) -> None:
             continue
         ref.pop("profiles", None)
         ref.pop("tune", None)
+        ref.pop("tuned_on", None)       # where make tune chose a config's values: only that config says it
         missing = [k for k in _dotted_keys(ref) if get_dotted(cfg, k, _MISSING) is _MISSING]
         if missing:
             raise ConfigError(f"{path}: model '{model}' reads {', '.join(missing)}, which this file does not set "

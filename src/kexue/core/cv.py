@@ -406,8 +406,10 @@ def train_main(description: str, stages, argv=None) -> None:
     args = train_parser(description, **stages.INPUTS).parse_args(argv)
     inputs = protocol.read_inputs(args, stages)
     params = io.read_json(args.params)
-    if params.get("distribute") == "multiworker" and args.fold is not None:
-        from . import multiworker       # the strategy before TensorFlow runs anything (TF_CONFIG set by the user)
+    if params.get("distribute") == "multiworker" and (args.fold is not None or args.all):
+        from . import (
+            multiworker,  # the strategy before TensorFlow runs anything (TF_CONFIG set by the user)
+        )
         multiworker.strategy()
     if hasattr(stages, "run_params"):
         params = stages.run_params(params, inputs)

@@ -76,6 +76,8 @@ def fit_phases(model, batch: Callable[[int, int], tuple], steps: int, global_bat
     chief = index == 0
     log = log or (lambda m: print(m, flush=True))
     workdir = Path(workdir)
+    if chief:                                   # a restarted fold starts over: so does its history
+        (workdir / "history.jsonl").unlink(missing_ok=True)
     best, best_weights = {"score": float("-inf")}, None
     t_start, rows = time.time(), 0
     for k, (name, epochs, lr, loss_fn) in enumerate(phases):
@@ -129,6 +131,9 @@ def main(argv=None) -> int:
         raise SystemExit("usage: python -m kexue.core.multiworker --workers h:p,h:p --index I -- <train script> "
                          "<its arguments>")
     cut = argv.index("--")
+    if cut == len(argv) - 1:
+        raise SystemExit("usage: python -m kexue.core.multiworker --workers h:p,h:p --index I -- <train script> "
+                         "<its arguments>: nothing after --")
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--workers", required=True, help="every worker's host:port, the same list on each")
     p.add_argument("--index", type=int, required=True, help="this worker's place in --workers (0: the chief)")
@@ -137,7 +142,9 @@ def main(argv=None) -> int:
     workers = [w.strip() for w in args.workers.split(",") if w.strip()]
     if not 0 <= args.index < len(workers):
         raise SystemExit(f"error: --index {args.index}: --workers lists {len(workers)} worker(s)")
-    configure(workers, args.index)
+    # through the package, not this __main__ copy: the train stage's imports must find the strategy made here
+    from kexue.core import multiworker
+    multiworker.configure(workers, args.index)
     scratch = None
     if args.index != 0:           # only the chief writes the run: the others write theirs where nobody reads
         scratch = tempfile.mkdtemp(prefix=f"kexue-worker{args.index}-")

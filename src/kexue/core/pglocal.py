@@ -29,7 +29,8 @@ def server_bin(name: str) -> str | None:
     found = shutil.which(name)
     if found:
         return found
-    versions = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), key=lambda p: int(Path(p).parts[4]))
+    version = lambda p: tuple(int(x) for x in Path(p).parts[4].split(".") if x.isdigit())
+    versions = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), key=version)
     return versions[-1] if versions else None
 
 
@@ -81,7 +82,7 @@ def start(directory, port: int | None = None) -> str:
                              capture_output=True, text=True)
         if run.returncode:
             raise SystemExit(f"error: initdb {directory} failed:\n{run.stderr.strip()}")
-    opts = f"-p {port} -k {directory} -c listen_addresses=127.0.0.1 -c fsync=off"
+    opts = f"-p {port} -k '{directory}' -c listen_addresses=127.0.0.1 -c fsync=off"
     run = subprocess.run(_as_server_user([server_bin("pg_ctl"), "-D", str(directory), "-o", opts, "-w", "-t", "60",
                                           "-l", str(directory / "server.log"), "start"]),
                          capture_output=True, text=True)
@@ -94,9 +95,11 @@ def start(directory, port: int | None = None) -> str:
 
 def stop(directory) -> None:
     directory = Path(directory).resolve()
-    if (directory / "postmaster.pid").exists():
-        subprocess.run(_as_server_user([server_bin("pg_ctl"), "-D", str(directory), "-m", "fast", "-w", "stop"]),
+    pg_ctl = server_bin("pg_ctl")
+    if pg_ctl and (directory / "postmaster.pid").exists():
+        subprocess.run(_as_server_user([pg_ctl, "-D", str(directory), "-m", "fast", "-w", "stop"]),
                        capture_output=True, text=True)
+    (directory / "kexue.port").unlink(missing_ok=True)
 
 
 def main(argv=None) -> int:

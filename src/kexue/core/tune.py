@@ -28,14 +28,17 @@ marked failed and retried with the same values (its finished folds are reused), 
 finished (complete or pruned) trials of the whole study, so restarts and extra workers stop at N together.
 Trials of another machine that stopped beating are failed and retried by Optuna's heartbeat.
 
-At the end (of each worker): `configs/<comp>/<config>-tuned.yaml` (base: the config, plus the best trial's
-values), `<runs>/_tune/<config>-history.png` (Optuna's optimisation history) and `<config>-tune.json` (every
-trial, the default against the best).
+At the end (of each worker): `configs/<comp>/<config>-optuna.yaml` (base: the config, the best trial's values,
+and `tuned_on`: the data and folds it was chosen on, so `make compare` labels its runs there OPTIMISTIC),
+`<runs>/_tune/<config>-history.png` (Optuna's optimisation history) and `<config>-tune.json` (every trial, the
+default against the best). Trials reuse finished folds: after a code change, start a new study (a new DATA_DIR
+or a changed fixed value) or delete the trials' runs, or they report folds the old code trained.
 """
 from __future__ import annotations
 
 import argparse
 import copy
+import fcntl
 import importlib
 import os
 import random
@@ -88,9 +91,17 @@ def read_space(config_path) -> dict:
                             f"lgbm.learning_rate)")
         if not isinstance(spec, dict):
             raise TuneError(f"{where}: expected {{low: .., high: ..}} or {{choices: [..]}}, got {spec!r}")
+        if isinstance(get_dotted(body, key), dict):
+            raise TuneError(f"{where}: '{key}' is a section of the config; tune its values (e.g. {key}.<name>)")
         if "choices" in spec:
-            if set(spec) != {"choices"} or not isinstance(spec["choices"], list) or not spec["choices"]:
+            choices = spec["choices"]
+            if set(spec) != {"choices"} or not isinstance(choices, list) or not choices:
                 raise TuneError(f"{where}: choices must be a non-empty list, and alone")
+            if not all(c is None or isinstance(c, (str, int, float, bool)) for c in choices):
+                raise TuneError(f"{where}: choices must be plain values (text, numbers, true/false, null)")
+            if get_dotted(body, key) not in choices:
+                raise TuneError(f"{where}: the config's own value {get_dotted(body, key)!r} is not among the choices "
+                                f"{choices}; add it (trial 0 runs the config as written)")
             continue
         if set(spec) - {"low", "high", "log", "step"} or not {"low", "high"} <= set(spec):
             raise TuneError(f"{where}: a range has low and high (and optionally log, step); got {sorted(spec)}")
@@ -99,6 +110,8 @@ def read_space(config_path) -> dict:
             raise TuneError(f"{where}: low and high must be numbers with low < high, got {low!r}, {high!r}")
         if spec.get("log") and low <= 0:
             raise TuneError(f"{where}: a log range must start above 0, got low {low!r}")
+        if spec.get("log") and "step" in spec:
+            raise TuneError(f"{where}: a range takes log or step, not both")
     return {"space": dict(section["space"]), "pruner": pruner, "startup_trials": startup}
 
 
@@ -128,19 +141,20 @@ def default_values(params: dict, space: dict) -> dict:
 # ---------------------------------------------------------------- the study
 
 def study_name(params: dict, space: dict, data_fp: str, folds_fp: str, holdout: int | None) -> str:
-    """One study per (config without the tuned keys, data, folds, holdout): trials of different data or of a
-    changed fixed value are not comparable, so they never share a study."""
+    """One study per (config's fixed values, space, its own values of the tuned keys, data, folds, holdout):
+    trials of different data or of a changed value are not comparable, so they never share a study."""
     fixed = copy.deepcopy(config_lib.public(params))
     for key in space:
         head, _, last = key.rpartition(".")
         node = get_dotted(fixed, head) if head else fixed
         if isinstance(node, dict):
             node.pop(last, None)
-    digest = io.short_hash({"fixed": fixed, "space": space, "data": data_fp, "folds": folds_fp, "holdout": holdout})
+    digest = io.short_hash({"fixed": fixed, "space": space, "default": default_values(params, space), "data": data_fp,
+                            "folds": folds_fp, "holdout": holdout})
     return f"{params.get('name', 'model')}-{digest}"
 
 
-def open_study(storage_url: str, name: str, pruner: str, startup: int, seed: int, n_folds: int):
+def open_study(storage_url: str, name: str, pruner: str, startup: int, seed: int):
     import optuna
     from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -165,14 +179,15 @@ def open_study(storage_url: str, name: str, pruner: str, startup: int, seed: int
     pruners = {"median": lambda: optuna.pruners.MedianPruner(n_startup_trials=startup, n_warmup_steps=0),
                "halving": lambda: optuna.pruners.SuccessiveHalvingPruner(min_resource=1, reduction_factor=2),
                "none": lambda: optuna.pruners.NopPruner()}
-    # a different seed per worker process: two workers with one seed would propose the same values
-    sampler = optuna.samplers.TPESampler(seed=seed + os.getpid() % 10007, n_startup_trials=startup)
+    sampler = lambda s: optuna.samplers.TPESampler(seed=s, n_startup_trials=startup)
     try:        # create-or-load in one step: the database's unique name decides which worker created it
-        study = optuna.create_study(storage=storage, study_name=name, direction="maximize", sampler=sampler,
+        study = optuna.create_study(storage=storage, study_name=name, direction="maximize", sampler=sampler(seed),
                                     pruner=pruners[pruner](), load_if_exists=False)
         created = True
     except optuna.exceptions.DuplicatedStudyError:
-        study = optuna.load_study(storage=storage, study_name=name, sampler=sampler, pruner=pruners[pruner]())
+        # a worker joining (or resuming) a study: its own seed, or two workers would propose the same values
+        study = optuna.load_study(storage=storage, study_name=name, sampler=sampler(seed + os.getpid() % 10007),
+                                  pruner=pruners[pruner]())
         created = False
     return study, created
 
@@ -201,9 +216,20 @@ def recover_dead_trials(study) -> list[int]:
     for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         if t.user_attrs.get("host") == host and not _pid_alive(int(t.user_attrs.get("pid", -1))):
             study._storage.set_trial_state_values(t._trial_id, state=TrialState.FAIL)
-            study.enqueue_trial(t.params, user_attrs={"retry_of": t.number}, skip_if_exists=False)
+            study.enqueue_trial(t.params, user_attrs={**t.user_attrs, "retry_of": t.number}, skip_if_exists=False)
             out.append(t.number)
     return out
+
+
+def ensure_default(study, values: dict) -> bool:
+    """Trial 0's values queued again when no trial holding them is complete, pruned, running or waiting (a first
+    trial that crashed or was interrupted): the honest comparison needs the default. True when queued."""
+    from optuna.trial import TrialState
+    live = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING, TrialState.WAITING)
+    if any(t.user_attrs.get("default") for t in study.get_trials(deepcopy=False, states=live)):
+        return False
+    study.enqueue_trial(values, user_attrs={"default": True})
+    return True
 
 
 def finished(study) -> int:
@@ -234,7 +260,6 @@ class Objective:
         self.scored = np.flatnonzero((data.folds >= 0) & (data.folds != (-2 if holdout is None else holdout)))
 
     def __call__(self, trial) -> float:
-        import optuna
         trial.set_user_attr("host", socket.gethostname())
         trial.set_user_attr("pid", os.getpid())
         values = {key: suggest(trial, key, spec) for key, spec in self.space.items()}
@@ -248,6 +273,13 @@ class Objective:
         shown = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in values.items())
         self.say(f"trial {trial.number}: {shown} -> run {run.id}")
         make_model = self.stages.model_factory(params, self.inputs, self.data)
+        # two workers that drew the same values share one run: the second waits, then reuses the first's folds
+        with open(run.dir / ".tune.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            return self._train(trial, run, make_model)
+
+    def _train(self, trial, run, make_model) -> float:
+        import optuna
         scores = []
         for step, fold in enumerate(fold_order(self.data.n_folds, self.holdout)):
             if fold == self.holdout:
@@ -255,7 +287,7 @@ class Objective:
             result = cv.train_fold(run, fold, self.data, make_model)
             scores.append(result["metrics"][self.data.headline])
             trial.report(float(np.mean(scores)), step)
-            if trial.should_prune():
+            if not trial.user_attrs.get("default") and trial.should_prune():    # the default runs to the end
                 self.say(f"trial {trial.number}: pruned after {len(scores)} fold(s), running mean "
                          f"{np.mean(scores):.4f}")
                 raise optuna.TrialPruned()
@@ -310,19 +342,26 @@ def report_lines(s: dict) -> list[str]:
                      f"{fmt(d['holdout_score']):>9} {fmt(d['cv_score']):>10}")
     lines.append(f"{'best (t' + str(b['number']) + ')':<16} {fmt(b['objective']):>10} {fmt(b['holdout_score']):>9} "
                  f"{fmt(b['cv_score']):>10}   <- objective and all folds OPTIMISTIC: the best of "
-                 f"{s['n_complete']} chose on them")
+                 f"{s['n_complete'] + s['n_pruned']} trials chose on them")
     if s["holdout_fold"] is not None and d and b["holdout_score"] is not None:
         lines.append(f"honest: on held-out fold {s['holdout_fold']} ({s['holdout_rows']} rows, never scored by the "
                      f"choice) the best trial scores {fmt(b['holdout_score'])} against the default's "
                      f"{fmt(d['holdout_score'])} ({b['holdout_score'] - d['holdout_score']:+.4f})")
     elif s["holdout_fold"] is None:
-        lines.append("no fold was held out (--holdout none): there is no honest comparison, every number of the "
-                     "best trial is OPTIMISTIC")
+        lines.append("no fold was held out (--holdout none, or a single fold): there is no honest comparison, "
+                     "every number of the best trial is OPTIMISTIC")
+    elif not d:
+        lines.append("the default (trial 0) has not completed: no honest comparison yet; run make tune again")
     return lines
 
 
-def tuned_yaml(config_path, s: dict) -> str:
-    """configs/<comp>/<config>-tuned.yaml: `base:` the config, the best trial's values, and where they came from."""
+SUFFIX = "-optuna"
+HEADER = "# written by `make tune`"
+
+
+def tuned_yaml(config_path, s: dict, tuned_on: dict) -> str:
+    """configs/<comp>/<config>-optuna.yaml: `base:` the config, the best trial's values, where they came from, and
+    `tuned_on` (the data and folds that chose them: compare labels runs on those OPTIMISTIC)."""
     path = Path(config_path)
     cfg = config_lib.load_with_base(path)
     b, d = s["best"], s.get("default") or {}
@@ -330,25 +369,28 @@ def tuned_yaml(config_path, s: dict) -> str:
     for key, value in b["params"].items():
         config_lib.set_dotted(values, key, value)
     fmt = lambda v: "-" if v is None else f"{v:.4f}"
-    head = [f"# written by `make tune` from study {s['study']} ({s['n_complete']} complete trials): its best, trial "
+    head = [f"{HEADER} from study {s['study']} ({s['n_complete']} complete trials): its best, trial "
             f"{b['number']} (run {b['run_id']}).",
             f"# {s['metric']}: all folds {fmt(b['cv_score'])} (OPTIMISTIC: the best of the trials on these folds)"
             + (f"; held-out fold {s['holdout_fold']} {fmt(b['holdout_score'])} against the default's "
                f"{fmt(d.get('holdout_score'))} (honest)" if s["holdout_fold"] is not None else ""),
             "# Train it with the model's train target and this config's name; rerun make tune to update it."]
-    body = {"base": path.stem, "model": cfg["model"], "name": f"{path.stem}-tuned", **values}
+    body = {"base": path.stem, "model": cfg["model"], "name": f"{path.stem}{SUFFIX}", "tuned_on": tuned_on, **values}
     import yaml
     return "\n".join(head) + "\n" + yaml.safe_dump(body, sort_keys=False, allow_unicode=True)
 
 
-def write_outputs(study, config_path, out_dir, s: dict, say=print) -> None:
+def write_outputs(study, config_path, out_dir, s: dict, tuned_on: dict, say=print) -> None:
     out_dir = Path(out_dir)
     name = Path(config_path).stem
     io.write_json(out_dir / f"{name}-tune.json", s)
     if not s.get("best"):
         return
-    tuned = Path(config_path).with_name(f"{name}-tuned.yaml")
-    io.write_text_if_changed(tuned, tuned_yaml(config_path, s))
+    tuned = Path(config_path).with_name(f"{name}{SUFFIX}.yaml")
+    if tuned.exists() and not tuned.read_text(encoding="utf-8").startswith(HEADER):
+        raise SystemExit(f"error: {tuned} exists and make tune did not write it; move it away (the study's result "
+                         f"is in {out_dir / (name + '-tune.json')})")
+    io.write_text_if_changed(tuned, tuned_yaml(config_path, s, tuned_on))
     try:
         import matplotlib
         matplotlib.use("Agg")
@@ -410,15 +452,15 @@ def main(argv=None) -> int:
     out_dir.mkdir(parents=True, exist_ok=True)
     storage = args.storage or f"sqlite:///{(out_dir / (Path(args.config).stem + '.db')).resolve()}"
     name = study_name(params, space["space"], info["data_fingerprint"], info["folds_fingerprint"], holdout)
-    study, created = open_study(storage, name, space["pruner"], space["startup_trials"], args.seed, n_folds)
+    study, created = open_study(storage, name, space["pruner"], space["startup_trials"], args.seed)
     say(f"study {name} in {_shown(storage)} ({'created' if created else 'resumed'}; {finished(study)} finished trials)")
-    if created:
-        study.enqueue_trial(default_values(params, space["space"]), user_attrs={"default": True})
-    retried = recover_dead_trials(study)
-    if retried:
-        say(f"trial(s) {', '.join(map(str, retried))} were left running by a killed process: retried with the "
-            f"same values (their finished folds are reused)")
     if not args.report_only:
+        retried = recover_dead_trials(study)
+        if retried:
+            say(f"trial(s) {', '.join(map(str, retried))} were left running by a killed process: retried with the "
+                f"same values (their finished folds are reused)")
+        if ensure_default(study, default_values(params, space["space"])) and not created:
+            say("the default (trial 0's values) has no finished trial: queued again")
         import optuna
         from optuna.study import MaxTrialsCallback
         from optuna.trial import TrialState
@@ -436,7 +478,8 @@ def main(argv=None) -> int:
     s = summary(study, holdout, n_holdout, data.headline)
     for line in report_lines(s):
         say(line)
-    write_outputs(study, args.config, out_dir, s, say)
+    write_outputs(study, args.config, out_dir, s, {"data": info["data_fingerprint"], "folds": info["folds_fingerprint"]},
+                  say)
     return 0
 
 
