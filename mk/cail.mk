@@ -38,7 +38,7 @@ cail-blend: $(addprefix $(CAIL_INT)/,$(addsuffix .run,$(CAIL_BLENDS)))  ## the b
 cail-evaluate: $(CAIL_INT)/evaluate.done  ## OOF scores of every run, and the test's when there is a gold file
 cail-submit: $(CAIL_INT)/submit.done  ## write submissions/cail2019/<run>.json (the test file with labels), validated
 cail-tune: TUNE_CFG = $(CAIL_CFG)
-cail-tune: tune-check $(CAIL_INT)/$(MODEL).params.json $(CAIL_FEAT)/manifest.json $(CAIL_FEAT)/folds.npy  ## Optuna study of configs/cail2019/$(MODEL).yaml's tune: space (make tune)
+cail-tune: tune-check $(CAIL_INT)/$(MODEL).params.json $(CAIL_FEAT)/manifest.json $(CAIL_FEAT)/folds.npy  ## Optuna study of configs/cail2019/<MODEL>.yaml's tune: space (make tune)
 	@$(TUNE) kexue.cail2019.stages --config $(CAIL_CFG)/$(MODEL).yaml --params $(CAIL_INT)/$(MODEL).params.json $(CAIL_INPUTS)
 cail2019-tune: cail-tune
 cail-compare: $(VENV_OK)  ## same as make compare COMP=cail2019

@@ -103,6 +103,7 @@ $(SP_INT)/submit.done: $(SP_INT)/submit.params.json $(SP_INT)/$(SP_SUBMIT).run $
 
 # ---- make tune COMP=spectra MODEL=<config> (after SP_FEATURE_MODELS: a feature model needs the features)
 spectra-tune: TUNE_CFG = $(SP_CFG)
-spectra-tune: tune-check $(SP_INT)/$(MODEL).params.json $(SP_STORE)/folds.npy $(SP_INT)/predict_set.json \
-  $(if $(filter $(MODEL),$(SP_FEATURE_MODELS)),$(SP_FEAT)/manifest.json)  ## Optuna study of configs/spectra/$(MODEL).yaml's tune: space (make tune)
+SP_TUNE_DEPS = $(SP_INT)/$(MODEL).params.json $(SP_STORE)/folds.npy $(SP_INT)/predict_set.json \
+  $(if $(filter $(MODEL),$(SP_FEATURE_MODELS)),$(SP_FEAT)/manifest.json)
+spectra-tune: tune-check $(SP_TUNE_DEPS)  ## Optuna study of configs/spectra/<MODEL>.yaml's tune: space (make tune)
 	@$(TUNE) kexue.spectra.stages --config $(SP_CFG)/$(MODEL).yaml --params $(SP_INT)/$(MODEL).params.json $(SP_INPUTS)
