@@ -82,3 +82,19 @@ def make_in(repo: Path, *args, timeout: int = 900) -> str:
                          capture_output=True, text=True, timeout=timeout, check=False)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     return out.stdout + out.stderr
+
+
+def run_together(commands: list[list[str]], logs: list[Path], timeout: int = 600, **popen) -> list[tuple[int, str]]:
+    """Start every command at once, each writing to its own log file (a pipe read one process after the other
+    could fill and stall the rest: two workers waiting on each other would hang), wait for all; returns each
+    one's (exit status, output)."""
+    import subprocess
+    files = [open(log, "w") for log in logs]
+    try:
+        procs = [subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT, **popen) for cmd, fh in zip(commands, files)]
+        for p in procs:
+            p.wait(timeout=timeout)
+    finally:
+        for fh in files:
+            fh.close()
+    return [(p.returncode, Path(log).read_text()) for p, log in zip(procs, logs)]

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import toy_stages
+from conftest import run_together
 
 from kexue.core import config, io, pglocal, runlog, tune
 
@@ -203,18 +204,9 @@ def postgres():
 def test_two_workers_share_one_postgres_study(tmp_path, postgres):
     cfg = _setup(tmp_path, startup=2, sleep=0.2)
     cmd = [sys.executable, "-m", "kexue.core.tune", *_args(tmp_path, cfg, 8, "--storage", postgres)]
-    logs = [tmp_path / f"worker{i}.log" for i in range(2)]       # files, not pipes read one after the other
-    files = [open(log, "w") for log in logs]
-    try:
-        workers = [subprocess.Popen(cmd, env=_env(), cwd=tmp_path, stdout=fh, stderr=subprocess.STDOUT)
-                   for fh in files]
-        for w in workers:
-            w.wait(timeout=600)
-    finally:
-        for fh in files:
-            fh.close()
-    outs = [log.read_text() for log in logs]
-    assert all(w.returncode == 0 for w in workers), "\n".join(outs)
+    results = run_together([cmd, cmd], [tmp_path / f"worker{i}.log" for i in range(2)], env=_env(), cwd=tmp_path)
+    outs = [out for _, out in results]
+    assert all(rc == 0 for rc, _ in results), "\n".join(outs)
     assert sum("(created;" in o for o in outs) == 1                     # one worker made the study
     study = _study(tmp_path, postgres)
     finished = [t for t in study.trials if t.state.name in ("COMPLETE", "PRUNED")]

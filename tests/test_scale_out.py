@@ -4,7 +4,7 @@ import subprocess
 
 import numpy as np
 import pytest
-from conftest import ROOT, make
+from conftest import ROOT, make, run_together
 
 
 @pytest.mark.slow
@@ -13,18 +13,9 @@ def test_two_processes_split_the_folds_of_one_run(tmp_path):
     make(shared, "spectra-features")                       # the data stages once, before the machines split
     cmd = lambda folds: ["make", "--no-print-directory", "spectra-flux_lr", f"FOLDS={folds}",
                          f"DATA_DIR={shared}/data", f"SUBMISSIONS_DIR={shared}/subs"]
-    logs = [tmp_path / f"machine{i}.log" for i in (0, 1)]
-    files = [open(log, "w") for log in logs]
-    try:
-        procs = [subprocess.Popen(cmd(f), cwd=ROOT, stdout=fh, stderr=subprocess.STDOUT)
-                 for f, fh in zip(("0 1", "2 3 4"), files)]
-        for p in procs:
-            p.wait(timeout=600)
-    finally:
-        for fh in files:
-            fh.close()
-    outs = [log.read_text() for log in logs]
-    assert all(p.returncode == 0 for p in procs), "\n".join(outs)
+    results = run_together([cmd("0 1"), cmd("2 3 4")], [tmp_path / f"machine{i}.log" for i in (0, 1)], cwd=ROOT)
+    outs = [out for _, out in results]
+    assert all(rc == 0 for rc, _ in results), "\n".join(outs)
     for out, mine, theirs in zip(outs, ("01", "234"), ("234", "01")):
         trained = {c for c in "01234" if f"] fold {c} of 5" in out}
         assert trained == set(mine), out                      # each process trained its folds, and only those
@@ -71,21 +62,11 @@ def test_two_workers_train_one_cnn_fold_as_one_process_does(tmp_path):
     one = subprocess.run([sys.executable, *train("default")], cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert one.returncode == 0, _strip(one.stdout + one.stderr)[-3000:]
     workers = ",".join(f"127.0.0.1:{pglocal.free_port()}" for _ in range(2))
-    # each worker's output to a file: a pipe read one worker at a time could fill up and stall the other, and
-    # with it the all-reduce both wait on
-    logs = [tmp_path / f"worker{i}.log" for i in (0, 1)]
-    files = [open(log, "w") for log in logs]
-    try:
-        procs = [subprocess.Popen([sys.executable, "-m", "kexue.core.multiworker", "--workers", workers, "--index",
-                                   str(i), "--", *train("multiworker")], cwd=ROOT, stdout=files[i],
-                                  stderr=subprocess.STDOUT) for i in (0, 1)]
-        for p in procs:
-            p.wait(timeout=600)
-    finally:
-        for fh in files:
-            fh.close()
-    outs = [_strip(log.read_text()) for log in logs]
-    assert all(p.returncode == 0 for p in procs), "\n".join(o[-3000:] for o in outs)
+    results = run_together([[sys.executable, "-m", "kexue.core.multiworker", "--workers", workers, "--index", str(i),
+                             "--", *train("multiworker")] for i in (0, 1)],
+                           [tmp_path / f"worker{i}.log" for i in (0, 1)], cwd=ROOT)
+    outs = [_strip(out) for _, out in results]
+    assert all(rc == 0 for rc, _ in results), "\n".join(o[-3000:] for o in outs)
     assert all("(2 workers)" in o for o in outs)
     (single,), (multi,) = (list((tmp_path / k).glob("cnn-*/fold0")) for k in ("default", "multiworker"))
     a, b = np.load(single / "valid_pred.npy"), np.load(multi / "valid_pred.npy")
