@@ -15,12 +15,13 @@ NL_CODE     := $(NL_INT)/code
 NL_PIPE     := pipelines/nl2sql
 NL_DATA_ARGS = --config $(NL_DATA_CFG) --source $(NL_SOURCE) --set 'sample_dir=$(DATA_DIR)/sample/nl2sql' \
                $(if $(NL_BERT),--set 'bert=$(NL_BERT)') $(call sets,data)
-NL_TRAIN     = $(PY) $(NL_PIPE)/train.py --processed $(NL_PROC) --runs $(NL_RUNS) --decode $(NL_INT)/decode.json
+NL_INPUTS    = --processed $(NL_PROC) --runs $(NL_RUNS) --decode $(NL_INT)/decode.json
+NL_TRAIN     = $(PY) $(NL_PIPE)/train.py $(NL_INPUTS)
 # one member run per (model config, seed): bert.s42, bert.s7, ...
 NL_MEMBERS   = $(foreach m,$(NL_MODELS),$(foreach s,$(NL_SEEDS),$(m).s$(s)))
 NL_RUN_ARGS  = --processed $(NL_PROC) --runs $(NL_RUNS) --decode $(NL_INT)/decode.json
 
-.PHONY: nl2sql nl2sql-preprocess nl2sql-folds nl2sql-train nl2sql-ensemble nl2sql-evaluate nl2sql-predict \
+.PHONY: nl2sql-tune nl2sql nl2sql-preprocess nl2sql-folds nl2sql-train nl2sql-ensemble nl2sql-evaluate nl2sql-predict \
         nl2sql-submit nl2sql-compare nl2sql-clean
 
 nl2sql: nl2sql-submit  ## Chinese NL2SQL end to end (generated sample when data/raw/nl2sql/ is empty)
@@ -33,6 +34,9 @@ nl2sql-ensemble: $(NL_INT)/ensemble.run  ## average the members' head probabilit
 nl2sql-evaluate: $(NL_INT)/evaluate.done  ## decode val with configs/nl2sql/decode.yaml: LF, EX, components
 nl2sql-predict: $(NL_INT)/predict.done  ## decode test into <run>/predictions.jsonl
 nl2sql-submit: $(NL_INT)/submit.done  ## write submissions/nl2sql/<run>.json, validated
+nl2sql-tune: TUNE_CFG = $(NL_CFG)
+nl2sql-tune: tune-check $(NL_INT)/$(MODEL).params.json $(NL_PROC)/manifest.json $(NL_PROC)/folds.npy $(NL_INT)/decode.json  ## Optuna study of configs/nl2sql/<MODEL>.yaml's tune: space (make tune)
+	@$(TUNE) kexue.nl2sql.stages --config $(NL_CFG)/$(MODEL).yaml --params $(NL_INT)/$(MODEL).params.json $(NL_INPUTS)
 nl2sql-compare: $(VENV_OK)  ## same as make compare COMP=nl2sql
 	@$(PY) -m kexue.core.compare nl2sql --runs $(DATA_DIR)/runs
 nl2sql-clean:  ## delete the nl2sql stage outputs (keeps data/raw, runs and submissions)

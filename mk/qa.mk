@@ -16,13 +16,13 @@ QA_SUBS     := $(SUBMISSIONS_DIR)/qa
 QA_CODE     := $(QA_INT)/code
 QA_PIPE     := pipelines/qa
 QA_DATA_ARGS = --config $(QA_DATA_CFG) --source $(QA_SOURCE) --set 'sample_dir=$(DATA_DIR)/sample/qa' $(call sets,data)
-QA_TRAIN     = $(PY) $(QA_PIPE)/train.py --processed $(QA_PROC) --features $(QA_FEAT) --runs $(QA_RUNS) \
-               --decode $(QA_INT)/decode.json
+QA_INPUTS    = --processed $(QA_PROC) --features $(QA_FEAT) --runs $(QA_RUNS) --decode $(QA_INT)/decode.json
+QA_TRAIN     = $(PY) $(QA_PIPE)/train.py $(QA_INPUTS)
 # one member run per (model config, seed): dgcnn.s42, dgcnn.s7, ...
 QA_MEMBERS   = $(foreach m,$(QA_MODELS),$(foreach s,$(QA_SEEDS),$(m).s$(s)))
 QA_RUN_ARGS  = --processed $(QA_PROC) --features $(QA_FEAT) --runs $(QA_RUNS) --decode $(QA_INT)/decode.json
 
-.PHONY: qa qa-preprocess qa-wordvec qa-encode qa-folds qa-train qa-ensemble qa-evaluate qa-predict qa-submit \
+.PHONY: qa-tune qa qa-preprocess qa-wordvec qa-encode qa-folds qa-train qa-ensemble qa-evaluate qa-predict qa-submit \
         qa-compare qa-clean
 
 qa: qa-submit  ## DGCNN reading comprehension end to end (generated sample when data/raw/qa/ is empty)
@@ -37,6 +37,9 @@ qa-ensemble: $(QA_INT)/ensemble.run  ## average the members' start/end probabili
 qa-evaluate: $(QA_INT)/evaluate.done  ## Sogou score of OOF (and test with gold), voting on and off
 qa-predict: $(QA_INT)/predict.done  ## decode test into <run>/predictions.tsv
 qa-submit: $(QA_INT)/submit.done  ## write submissions/qa/<run>.txt (id<TAB>answer), validated
+qa-tune: TUNE_CFG = $(QA_CFG)
+qa-tune: tune-check $(QA_INT)/$(MODEL).params.json $(QA_FEAT)/manifest.json $(QA_PROC)/folds.npy $(QA_INT)/decode.json  ## Optuna study of configs/qa/<MODEL>.yaml's tune: space (make tune)
+	@$(TUNE) kexue.qa.stages --config $(QA_CFG)/$(MODEL).yaml --params $(QA_INT)/$(MODEL).params.json $(QA_INPUTS)
 qa-compare: $(VENV_OK)  ## same as make compare COMP=qa
 	@$(PY) -m kexue.core.compare qa --runs $(DATA_DIR)/runs
 qa-clean:  ## delete the qa stage outputs (keeps data/raw, runs and submissions)

@@ -31,6 +31,9 @@ def test_the_scaffold_runs_end_to_end_and_keeps_the_protocol(repo):
                            capture_output=True, text=True)
     assert check.stdout.strip() == "[]", check.stderr
     assert "churn-submit" in make_in(repo, "help")
+    out = make_in(repo, "tune", "COMP=churn", "MODEL=lgbm", "TRIALS=2")     # its lgbm config has a tune: section
+    assert "trial 1:" in out and "honest: on held-out fold" in out
+    assert (repo / "configs" / "churn" / "lgbm-optuna.yaml").exists()
 
 
 @pytest.mark.slow
