@@ -239,11 +239,6 @@ def finished(study) -> int:
 
 # ---------------------------------------------------------------- one trial = one run
 
-def fold_order(n_folds: int, holdout: int | None) -> list[int]:
-    """The folds in training order: the held-out one last, so a pruned trial never trains it."""
-    return [k for k in range(n_folds) if k != holdout] + ([holdout] if holdout is not None else [])
-
-
 def rows_score(data: cv.CVData, oof, rows) -> float:
     return float(data.score(cv.take(data.y, rows), cv.take(oof, rows), data.classes)[data.headline])
 
@@ -281,9 +276,8 @@ class Objective:
     def _train(self, trial, run, make_model) -> float:
         import optuna
         scores = []
-        for step, fold in enumerate(fold_order(self.data.n_folds, self.holdout)):
-            if fold == self.holdout:
-                break
+        # the held-out fold last (below), so a pruned trial never trains it
+        for step, fold in enumerate(k for k in range(self.data.n_folds) if k != self.holdout):
             result = cv.train_fold(run, fold, self.data, make_model)
             scores.append(result["metrics"][self.data.headline])
             trial.report(float(np.mean(scores)), step)
