@@ -1,8 +1,9 @@
-# LAMOST spectra (Tianchi 2018): preprocess -> folds -> features -> cnn, lgbm, flux_lr, flux_knn -> ensemble -> submit
+# LAMOST spectra (Tianchi 2018): preprocess -> folds -> features -> cnn, lgbm, flux_lr, flux_rf, flux_knn -> ensemble
+# -> submit
 SP_CFG      := configs/spectra
 SP_DATA_CFG ?= $(SP_CFG)/data.yaml
 SP_SOURCE   ?= auto
-SP_MODELS   ?= cnn lgbm flux_lr
+SP_MODELS   ?= cnn lgbm flux_lr flux_rf
 SP_SEEDS    ?=
 SP_SUBMIT   ?= ensemble
 SP_INT      := $(DATA_DIR)/interim/spectra
@@ -19,16 +20,17 @@ SP_MEMBERS   = $(if $(strip $(SP_SEEDS)),$(foreach m,$(SP_MODELS),$(foreach s,$(
 SP_INPUTS    = --store $(SP_STORE) --features $(SP_FEAT) --runs $(SP_RUNS) --predict-set $(SP_INT)/predict_set.json
 SP_TRAIN     = $(PY) $(SP_PIPE)/train.py $(SP_INPUTS)
 
-.PHONY: spectra spectra-preprocess spectra-folds spectra-features spectra-cnn spectra-lgbm spectra-flux_lr spectra-flux_knn \
-        spectra-ensemble spectra-submit spectra-compare spectra-clean spectra-tune
+.PHONY: spectra spectra-preprocess spectra-folds spectra-features spectra-cnn spectra-lgbm spectra-flux_lr spectra-flux_rf \
+        spectra-flux_knn spectra-ensemble spectra-submit spectra-compare spectra-clean spectra-tune
 
-spectra: spectra-submit  ## LAMOST spectra, end to end: preprocess, features, cnn, lgbm, flux_lr, ensemble, submit
+spectra: spectra-submit  ## LAMOST spectra, end to end: preprocess, features, cnn, lgbm, flux_lr, flux_rf, ensemble, submit
 spectra-preprocess: $(SP_INT)/preprocess.done  ## validate the spectra files and build the array store
 spectra-folds: $(SP_INT)/folds.done  ## stratified k-fold assignment shared by all models
 spectra-features: $(SP_FEAT)/manifest.json  ## hand-crafted spectral features for LightGBM
 spectra-cnn: $(SP_INT)/cnn.run ## residual dilated Conv1D, k-fold CV (folds run in parallel with make -j)
 spectra-lgbm: $(SP_INT)/lgbm.run  ## LightGBM on the spectral features, same folds
 spectra-flux_lr: $(SP_INT)/flux_lr.run  ## logistic regression on the binned flux, same folds
+spectra-flux_rf: $(SP_INT)/flux_rf.run  ## random forest on the binned flux, same folds
 spectra-flux_knn: $(SP_INT)/flux_knn.run  ## nearest training spectra in a PCA of the binned flux, same folds
 spectra-train-%: $(SP_INT)/%.run  ## any model config: configs/spectra/<name>.yaml
 	@:

@@ -138,3 +138,37 @@ def test_only_fitted_candidates_on_two_folds_is_a_message_not_a_crash():
     probas, y, _ = half_experts(n=200)
     with pytest.raises(ValueError, match="needs 3 folds or more"):
         stack.choose(stack.candidates(["weights"], ["a", "b"]), probas, y, np.arange(len(y)) % 2, score)
+
+
+def test_one_se_takes_the_label_fitting_least_within_one_standard_error_of_the_top():
+    """pick_label by hand: 'weights' tops 'mean' by less than the error of their paired fold differences, so
+    one_se takes the mean (fits nothing); 'stack_lr' tops the mean by many errors in every fold and is taken."""
+    order = ["a", "mean", "weights", "stack_lr"]
+    fits = {"a": 0, "mean": 0, "weights": 1, "stack_lr": 1}
+    folds = {"a": [0.60, 0.62, 0.58, 0.61], "mean": [0.70, 0.74, 0.69, 0.72],
+             "weights": [0.73, 0.72, 0.71, 0.73], "stack_lr": [0.70, 0.74, 0.69, 0.72]}
+    scores = {c: float(np.mean(v)) for c, v in folds.items()}
+    assert stack.pick_label(scores, folds, fits, order, "best") == "weights"
+    assert stack.pick_label(scores, folds, fits, order, "one_se") == "mean"
+    folds["stack_lr"] = [0.80, 0.83, 0.79, 0.82]
+    scores["stack_lr"] = float(np.mean(folds["stack_lr"]))
+    assert stack.pick_label(scores, folds, fits, order, "one_se") == "stack_lr"
+    with pytest.raises(ValueError, match="unknown pick 'top'"):
+        stack.pick_label(scores, folds, fits, order, "top")
+
+
+def test_one_se_on_informative_members_still_finds_the_stack_and_on_noise_no_fitted_label():
+    """Through choose(): where a second level is worth 0.25 the rule keeps it; on noise members every fold and
+    the test set get a label that fits nothing."""
+    probas, y, folds = half_experts()
+    cands = stack.candidates(["members", "mean", "weights", "stack_lr"], ["a", "b"])
+    choice = stack.choose(cands, probas, y, folds, score, pick="one_se")
+    assert choice.best == "stack_lr" == choice.top and set(choice.chosen_per_fold) == {"stack_lr"}
+    rng = np.random.default_rng(1)
+    y = rng.integers(0, K, 600)
+    noise = [rng.dirichlet(np.ones(K), 600).astype(np.float32) for _ in range(3)]
+    names = ["m0", "m1", "m2"]
+    choice = stack.choose(stack.candidates(["members", "mean", "weights", "stack_lr"], names), noise, y,
+                          folds_lib.assign_folds(5, 0, y=y), score, pick="one_se")
+    unfitted = set(names) | {"mean"}
+    assert set(choice.chosen_per_fold) <= unfitted and choice.best in unfitted

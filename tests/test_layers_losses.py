@@ -129,3 +129,25 @@ def test_flux_knn_votes_of_the_nearest_spectra_and_gives_absent_classes_nothing(
     assert np.allclose(p.sum(1), 1) and (p[:, 2] == 0).all()
     with pytest.raises(SystemExit, match="unknown scaling 'log'"):
         SpectraFluxKNN({"views": {"log": 10}, "pca": 5, "neighbours": 5}, None, 0, ["a", "b"]).fit(x, y)
+
+
+def test_flux_rf_separates_two_line_shapes_and_gives_absent_classes_nothing():
+    """The forest on the binned flux: two line positions, one per class, predicted right; a class never in
+    training gets probability 0; the same seed grows the same forest."""
+    from kexue.spectra.flux import SpectraFluxForest
+    from kexue.spectra.sample import WAVE
+    rng = np.random.default_rng(0)
+    dip = lambda centre: 1 - 0.5 * np.exp(-0.5 * ((WAVE - centre) / 6) ** 2)
+    shapes = np.stack([dip(4861), dip(6563)]) * 1e3
+    y = rng.integers(0, 2, 60)
+    x = (shapes[y] * rng.normal(1, 0.05, (60, 1)) + rng.normal(0, 5, (60, 2600))).astype("float32")
+    params = {"views": {"continuum": 10}, "trees": 50, "max_features": 0.3, "min_leaf": 1, "class_weight": "balanced"}
+    fit = lambda: SpectraFluxForest(params, None, 3, ["a", "b", "c"])
+    model = fit()
+    model.fit(x[:40], y[:40])
+    p = model.predict(x[40:])
+    assert p.shape == (20, 3) and (p.argmax(1) == y[40:]).all()
+    assert np.allclose(p.sum(1), 1) and (p[:, 2] == 0).all()
+    again = fit()
+    again.fit(x[:40], y[:40])
+    assert np.array_equal(again.predict(x[40:]), p)

@@ -46,7 +46,7 @@ def test_cv_logs_hold_what_a_comparison_needs(pipeline):
         assert oof.shape == (90, 4) and np.allclose(oof.sum(1), 1, atol=1e-3)
         assert np.load(run / "test.npy").shape == (25, 4)
     ens = json.loads((next(runs.glob("ensemble-*")) / "cv.json").read_text())
-    member_ids = {p.name for m in ("cnn", "lgbm", "flux_lr") for p in runs.glob(f"{m}-*")}
+    member_ids = {p.name for m in ("cnn", "lgbm", "flux_lr", "flux_rf") for p in runs.glob(f"{m}-*")}
     plain = member_ids | {"mean", "weights", "stack_lr", "stack_lgbm"}
     assert set(ens["candidates"]) == plain | {f"{c}+offsets" for c in plain}
     assert ens["chosen"] in ens["candidates"] and len(ens["chosen_per_fold"]) == 3

@@ -39,22 +39,22 @@ def test_real_spectra_load_with_the_pipeline_classes(tmp_path, data_cfg):
 
 @pytest.mark.slow
 def test_pipeline_on_real_stellar_types(tmp_path):
-    out = make(tmp_path, "spectra", f"SP_DATA_CFG={shared_cfg(tmp_path)}",
-               "cnn.epochs_ce=4", "cnn.epochs_f1=1", "cnn.steps_per_epoch=5")
+    """The cheap members (the CNN's path is the sample pipeline's: the same 2600 values; its real-data numbers,
+    an hour on 2 cores, are in docs/spectra.md) and the honest blend, which beats its best member here."""
+    out = make(tmp_path, "spectra", f"SP_DATA_CFG={shared_cfg(tmp_path)}", "SP_MODELS=lgbm flux_lr flux_rf")
     assert "using competition data" in out
     runs = tmp_path / "data" / "runs" / "spectra"
-    models = ("cnn", "lgbm", "flux_lr", "ensemble")
+    models = ("lgbm", "flux_lr", "flux_rf", "ensemble")
     score = {m: json.loads((next(runs.glob(f"{m}-*")) / "cv.json").read_text()) for m in models}
     assert set(score["lgbm"]["oof"]["per_class_f1"]) == {"a", "f", "g", "k", "m"}
-    # measured with this schedule (honest: the CNN picks its epoch on an inner split): lgbm 0.8759 (deterministic),
-    # flux_lr 0.8418 (deterministic), cnn 0.367; the ensemble's procedure (each fold's label chosen on the other
-    # folds: weights, weights, lgbm, weights, weights; the CNN's weight 0) 0.8725, the best label's own score
-    # (weights, OPTIMISTIC: it chose) 0.8804. Majority-class guessing scores 0.11; the data README's LightGBM
-    # reference is 0.826. lgbm and flux_lr are deterministic, so their floors sit just under what they measured.
-    assert score["lgbm"]["score"] > 0.87 and score["flux_lr"]["score"] > 0.835
-    assert score["cnn"]["score"] > 0.30 and score["cnn"]["selection"] == "inner"
+    # measured (every member is deterministic, so the floors sit just under): lgbm 0.8759, flux_lr 0.8418,
+    # flux_rf 0.8732; the ensemble's procedure (each fold's label chosen on the other folds: weights, mean, mean,
+    # weights, mean) 0.8778, the top label's own score (weights, OPTIMISTIC: it chose) 0.8837. Majority-class
+    # guessing scores 0.11; the data README's LightGBM reference is 0.826.
+    assert score["lgbm"]["score"] > 0.875 and score["flux_lr"]["score"] > 0.841 and score["flux_rf"]["score"] > 0.873
     ens = score["ensemble"]
-    assert ens["score"] > 0.86 and not ens["optimistic"] and ens["chosen"] in ens["candidates"]
+    assert ens["score"] > 0.877 and not ens["optimistic"] and ens["chosen"] in ens["candidates"]
+    assert ens["score"] > max(score[m]["score"] for m in models[:3])           # above its best member, honestly
     assert ens["best_candidate_macro_f1_optimistic"] >= ens["score"] - 1e-9
     [sub] = list((tmp_path / "subs" / "spectra").glob("ensemble-*.csv"))
     rows = sub.read_text().splitlines()

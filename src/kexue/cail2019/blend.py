@@ -48,7 +48,7 @@ def blend_runs(params: dict, member_runs: list[str], inputs: dict) -> dict:
         cands = stack.candidates(params.get("candidates", ["mean"]), names, params,
                                  seed=int(params.get("seed", 0)))
         choice = stack.choose(cands, oofs, d.y, d.folds, multilabel.cail_score, rules,
-                              progress=lambda m: say(f"blend {params['name']}: {m}"))
+                              progress=lambda m: say(f"blend {params['name']}: {m}"), pick=params.get("pick", "best"))
     except ValueError as e:     # an unknown candidate, stack_lgbm on tags, too few folds for fitted candidates
         raise SystemExit(f"error: blend {params['name']}: {e}") from None
     predict, thresholds = stack.fit_final(cands, choice.best, oofs, d.y, d.folds, choice, rules)
@@ -58,7 +58,8 @@ def blend_runs(params: dict, member_runs: list[str], inputs: dict) -> dict:
     fold_scores = [multilabel.cail_score(d.y[d.folds == k], decisions[d.folds == k]) for k in range(d.n_folds)]
     extra = {"thresholds": mode, "chosen": choice.best, "chosen_per_fold": choice.chosen_per_fold,
              "candidates": dict(choice.scores),
-             "best_candidate_cail_score_optimistic": choice.scores[choice.best],
+             "pick": params.get("pick", "best"), "top": choice.top,
+             "best_candidate_cail_score_optimistic": choice.scores[choice.top],
              "bags": {b: r for b, r in bags.items() if len(r) > 1}}
     run, result = cv.write_blend(
         runs_dir, params, members, cvs, choice.ensemble_proba, predict(tests), report, fold_scores,
@@ -75,7 +76,7 @@ def blend_runs(params: dict, member_runs: list[str], inputs: dict) -> dict:
             f"{result['score']:.4f} (micro-F1 {report['micro_f1']:.4f}, macro-F1 {report['macro_f1']:.4f}) "
             f"-> {run.dir}")
     if len(choice.names) > 1:
-        run.log(f"(honest: each fold got the label that scored best on the other folds: "
-                f"{', '.join(choice.chosen_per_fold)}; the best label's own score, {choice.scores[choice.best]:.4f}, "
-                f"chose and is OPTIMISTIC)")
+        run.log(f"(honest: each fold got the label {stack.PICKED[choice.pick]} on the other folds: "
+                f"{', '.join(choice.chosen_per_fold)}; the top label's own score ({choice.top} "
+                f"{choice.scores[choice.top]:.4f}) chose and is OPTIMISTIC)")
     return result

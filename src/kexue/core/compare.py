@@ -86,7 +86,9 @@ def candidates(runs: list[dict]) -> list[str]:
         out += ["", f"{r['run_id']}: candidates, honest {r.get('metric', 'score')} (nested cross-fitting):"]
         out += [f"  {name:<28} {s:.4f}" + ("   <- the test set" if name == r.get("chosen") else "")
                 for name, s in scores]
-        out.append(f"  each fold's choice, made on the other folds: {', '.join(r.get('chosen_per_fold', []))} "
+        pick = {"one_se": " (the label fitting least within one standard error of the top)",
+                "best": " (the top label)"}.get(r.get("pick"), "")
+        out.append(f"  each fold's choice, made on the other folds{pick}: {', '.join(r.get('chosen_per_fold', []))} "
                    f"-> {r['score']:.4f}, the run's score")
     return out
 

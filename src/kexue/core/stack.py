@@ -16,6 +16,13 @@ candidate with the best inner score there. The best of the candidates' honest sc
 and is labelled so. The test set gets the candidate with the best honest score, fitted on every OOF row, its
 offsets fitted on its outer OOF predictions.
 
+"Best" is the top score (`pick="best"`, the default), or with `pick="one_se"` the one-standard-error rule: among
+the labels whose score is within one standard error of the top (the error of their paired fold-by-fold
+difference from it), the one that fits the least (a member or the mean fit nothing; a fitted combiner and a
+fitted rule add one each), ties by score. On a few hundred rows the top of a dozen noisy scores is partly luck
+(the winner's curse), and what fits more wins such draws more often; the rule gives up a real but small gain to
+avoid them. On the real data here it moved the headline by -0.009 to +0.006 (docs/ensembles.md), so it is not the default.
+
 Single-label multi-class (spectra, the scaffold: probabilities (n, classes), decided by the argmax, or with
 per-class offsets) and multi-label (CAIL2019: probabilities (n, tags) each deciding at 0.5, or at per-tag
 thresholds tuned for F1). A candidate is any object with fit(probas, y) -> a function of probas; `rules`
@@ -286,14 +293,45 @@ class Choice:
     ensemble_proba: np.ndarray
     best: str                                   # the candidate with the best honest score: the test set's
     fitted: dict[str, list] = field(default_factory=dict)   # label -> each fold's decision params
+    top: str = ""                               # the top honest score's label (differs from best under one_se)
+    pick: str = "best"                          # how best and chosen_per_fold were picked (pick_label)
+
+
+PICKS = ("one_se", "best")
+PICKED = {"one_se": "fitting least within one standard error of the best",      # for the logs
+          "best": "that scored best"}
+
+
+def pick_label(scores: dict[str, float], fold_scores: dict[str, list[float]], fits: dict[str, int],
+               order: list[str], how: str = "best") -> str:
+    """The label `how` picks from `scores` (higher is better): "best" the top score (ties: listed first);
+    "one_se" the label fitting least (`fits`) among those within one standard error of the top, where the error
+    is that of the mean paired difference of their `fold_scores` from the top's (ties: higher score, then listed
+    first). One fold has no error to measure: the top score."""
+    if how not in PICKS:
+        raise ValueError(f"unknown pick {how!r}; choose from {', '.join(PICKS)}")
+    rank = lambda c: (scores[c], -order.index(c))
+    top = max(scores, key=rank)
+    if how == "best" or len(fold_scores[top]) < 2:
+        return top
+    near = []
+    for c in scores:
+        diff = np.asarray(fold_scores[top]) - np.asarray(fold_scores[c])
+        if scores[top] - scores[c] <= diff.std(ddof=1) / np.sqrt(len(diff)) + 1e-12:
+            near.append(c)
+    return min(near, key=lambda c: (fits[c], -scores[c], order.index(c)))
 
 
 def choose(cands: dict[str, object], probas: list[np.ndarray], y, folds, score: Callable, rules: dict | None = None,
-           progress: Callable[[str], None] | None = None) -> Choice:
+           progress: Callable[[str], None] | None = None, pick: str = "best") -> Choice:
     """Nested cross-fitting of every candidate (see the module's docstring). `score(y, decisions) -> float`,
     higher is better. Each candidate is decided by every rule (default multiclass_rules(score): the argmax, and
     per-class offsets as "<name>+offsets"): a rule fitted for the metric on a few hundred rows can cost more
-    than it gives, and the nested choice is what tells. Rows with fold -1 (never scored) are left out."""
+    than it gives, and the nested choice is what tells. `pick` (pick_label) chooses among the labels, in each
+    fold on its inner scores and for the test set on the honest ones. Rows with fold -1 (never scored) are left
+    out."""
+    if pick not in PICKS:
+        raise ValueError(f"unknown pick {pick!r}; choose from {', '.join(PICKS)}")
     y, folds = np.asarray(y), np.asarray(folds)
     rules = multiclass_rules(score) if rules is None else rules
     scored = np.flatnonzero(folds >= 0)
@@ -307,8 +345,9 @@ def choose(cands: dict[str, object], probas: list[np.ndarray], y, folds, score: 
         if not cands:
             raise ValueError(f"every candidate is fitted and needs 3 folds or more (these rows have {len(ks)}); "
                              f"add members or mean to the candidates, or use more folds")
-    decisions, proba, scores, fold_scores, fitted = {}, {}, {}, {}, {}
+    decisions, proba, scores, fold_scores, fitted, fits = {}, {}, {}, {}, {}, {}
     inner = [dict() for _ in ks]
+    inner_folds = [dict() for _ in ks]          # fold -> label -> its score on each of the other folds
     order = []
     for name, cand in cands.items():
         out = np.zeros((len(y), *shape), np.float32)
@@ -322,7 +361,10 @@ def choose(cands: dict[str, object], probas: list[np.ndarray], y, folds, score: 
             for r, rule in rules.items():
                 fit_rule, decide = rule
                 b = fit_rule(rest_pred, y[rest])
-                inner[i][name + r] = score(y[rest], _cross_decided(rule, rest_pred, y[rest], folds[rest]))
+                inner_dec = _cross_decided(rule, rest_pred, y[rest], folds[rest])
+                inner[i][name + r] = score(y[rest], inner_dec)
+                inner_folds[i][name + r] = [score(y[rest][folds[rest] == j], inner_dec[folds[rest] == j])
+                                            for j in np.unique(folds[rest])]
                 d = decide(out[held], b)
                 if dec[r] is None:
                     dec[r] = np.zeros((len(y), *d.shape[1:]), d.dtype)
@@ -332,18 +374,19 @@ def choose(cands: dict[str, object], probas: list[np.ndarray], y, folds, score: 
             label = name + r
             order.append(label)
             decisions[label], proba[label], fitted[label] = dec[r], out, params[r]
+            fits[label] = int(bool(cand.fits)) + int(bool(r))      # a fitted combiner, a fitted rule
             scores[label] = score(y[scored], dec[r][scored])
             fold_scores[label] = [score(y[folds == k], dec[r][folds == k]) for k in ks]
             if progress:
                 progress(f"{label}: honest {scores[label]:.4f}")
-    rank = lambda table: (lambda c: (table[c], -order.index(c)))      # ties: the simpler, listed first
-    chosen = [max(inner[i], key=rank(inner[i])) for i in range(len(ks))]
+    chosen = [pick_label(inner[i], inner_folds[i], fits, order, pick) for i in range(len(ks))]
     ens_dec, ens_proba = np.zeros_like(decisions[order[0]]), np.zeros((len(y), *shape), np.float32)
     for i, k in enumerate(ks):
         rows = folds == k
         ens_dec[rows], ens_proba[rows] = decisions[chosen[i]][rows], proba[chosen[i]][rows]
-    best = max(scores, key=rank(scores))
-    return Choice(order, decisions, proba, scores, fold_scores, inner, chosen, ens_dec, ens_proba, best, fitted)
+    best = pick_label(scores, fold_scores, fits, order, pick)
+    top = pick_label(scores, fold_scores, fits, order, "best")
+    return Choice(order, decisions, proba, scores, fold_scores, inner, chosen, ens_dec, ens_proba, best, fitted, top, pick)
 
 
 def split_label(label: str, rules: dict) -> tuple[str, str]:

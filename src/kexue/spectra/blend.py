@@ -35,7 +35,7 @@ def blend_runs(params: dict, member_runs: list[str], inputs: dict) -> dict:
     say = lambda m: print(f"[spectra] ensemble candidate {m}", flush=True)
     try:
         cands = stack.candidates(params["candidates"], names, params, seed=int(params.get("seed", 0)))
-        choice = stack.choose(cands, oofs, y, folds, score, rules, progress=say)
+        choice = stack.choose(cands, oofs, y, folds, score, rules, progress=say, pick=params.get("pick", "best"))
     except ValueError as e:     # an unknown candidate, too few folds for fitted candidates
         raise SystemExit(f"error: {params['name']}: {e}") from None
     predict, offsets = stack.fit_final(cands, choice.best, oofs, y, folds, choice, rules)
@@ -48,7 +48,8 @@ def blend_runs(params: dict, member_runs: list[str], inputs: dict) -> dict:
     extra = {"candidates": dict(choice.scores),
              "candidate_fold_scores": {c: [round(v, 4) for v in f] for c, f in choice.fold_scores.items()},
              "chosen_per_fold": choice.chosen_per_fold, "chosen": choice.best,
-             "best_candidate_macro_f1_optimistic": choice.scores[choice.best],
+             "pick": params.get("pick", "best"), "top": choice.top,
+             "best_candidate_macro_f1_optimistic": choice.scores[choice.top],
              "offsets": dict(zip(classes, np.round(offsets, 3).tolist())),
              "bags": {b: r for b, r in bags.items() if len(r) > 1}}
     if isinstance(getattr(cands[best], "weights", None), np.ndarray):
@@ -63,9 +64,9 @@ def blend_runs(params: dict, member_runs: list[str], inputs: dict) -> dict:
     for c, v in choice.scores.items():
         run.log(f"candidate {c}: honest macro-F1 {v:.4f} (folds {' '.join(f'{x:.3f}' for x in choice.fold_scores[c])})"
                 f"{'   <- the test set' if c == choice.best else ''}")
-    run.log(f"ensemble OOF macro-F1 {result['score']:.4f} (honest: each fold gets the candidate that scored best on "
-            f"the other folds: {', '.join(choice.chosen_per_fold)}); the best candidate's own score, "
-            f"{choice.scores[choice.best]:.4f}, chose and is OPTIMISTIC -> {run.dir}")
+    run.log(f"ensemble OOF macro-F1 {result['score']:.4f} (honest: each fold gets the candidate {stack.PICKED[choice.pick]} "
+            f"on the other folds: {', '.join(choice.chosen_per_fold)}); the top candidate's own score "
+            f"({choice.top} {choice.scores[choice.top]:.4f}) chose and is OPTIMISTIC -> {run.dir}")
     if best in names:
         run.log(f"no combination beats the best member: the test set gets {choice.best} alone")
     elif best_member and choice.scores[choice.best] <= choice.scores[best_member]:

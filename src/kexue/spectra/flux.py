@@ -3,9 +3,11 @@ LightGBM sees hand-made line and band features and the CNN local patterns, so th
 
     flux_lr    a logistic regression on the bins
     flux_knn   the nearest training spectra (distance-weighted) in a PCA of the bins: no parametric form at all
+    flux_rf    a random forest on the bins: deep trees on bootstrap samples, averaged, where LightGBM boosts shallow
+               ones on the hand-made features, so its errors are its own
 
 `views` (scaling -> bin size, features.normalise) say what each sees: `continuum: 10` the lines and bands with the
-continuum divided out, `median: 50` the broad shape with its slope. What the flux_lr/flux_knn stages import by
+continuum divided out, `median: 50` the broad shape with its slope. What the flux_lr/flux_knn/flux_rf stages import by
 name (stages.MODELS), so their code stamps cover the models."""
 from __future__ import annotations
 
@@ -75,4 +77,29 @@ class SpectraFluxKNN:
     def predict(self, x) -> np.ndarray:
         out = np.zeros((len(x), len(self.classes)), np.float32)
         out[:, self.model[-1].classes_] = self.model.predict_proba(views(x, self.params["views"]))
+        return out
+
+
+class SpectraFluxForest:
+    """`model: flux_rf`: params views, trees, max_features (share of the bins each split may use), min_leaf,
+    class_weight. A forest averages fully grown trees on bootstrap samples: its probabilities are smooth where
+    the LightGBM's are sharp, and its mistakes fall elsewhere (the point of a member)."""
+    selects = False
+
+    def __init__(self, params: dict, workdir, seed: int, classes: list):
+        self.params, self.seed, self.classes = params, seed, list(classes)
+        self.model = None
+
+    def fit(self, x_train, y_train, x_valid=None, y_valid=None) -> dict:
+        from sklearn.ensemble import RandomForestClassifier
+        p = self.params
+        self.model = RandomForestClassifier(int(p["trees"]), max_features=float(p["max_features"]),
+                                            min_samples_leaf=int(p["min_leaf"]), class_weight=p["class_weight"],
+                                            random_state=self.seed, n_jobs=-1)   # same trees whatever the cores
+        self.model.fit(views(x_train, p["views"]), np.asarray(y_train))
+        return {}
+
+    def predict(self, x) -> np.ndarray:
+        out = np.zeros((len(x), len(self.classes)), np.float32)
+        out[:, self.model.classes_] = self.model.predict_proba(views(x, self.params["views"]))
         return out

@@ -17,8 +17,9 @@ from . import data
 # ---------------------------------------------------------------- training
 
 MODELS = {"cnn": "kexue.spectra.cnn:SpectraCNN", "lgbm": "kexue.spectra.lgbm:SpectraLGBM",
-          "flux_lr": "kexue.spectra.flux:SpectraFluxLinear", "flux_knn": "kexue.spectra.flux:SpectraFluxKNN"}
-FLUX_MODELS = ("cnn", "flux_lr", "flux_knn")        # the models that read the flux itself; the others the features
+          "flux_lr": "kexue.spectra.flux:SpectraFluxLinear", "flux_knn": "kexue.spectra.flux:SpectraFluxKNN",
+          "flux_rf": "kexue.spectra.flux:SpectraFluxForest"}
+FLUX_MODELS = ("cnn", "flux_lr", "flux_knn", "flux_rf")        # the models that read the flux itself; the others the features
 # the train stage's inputs (kexue.core.protocol): --store, --features, --runs, --predict-set (a resolved JSON)
 INPUTS = {"store": "data/processed/spectra", "features": "data/features/spectra", "runs": "data/runs/spectra",
           "predict_set": None}
