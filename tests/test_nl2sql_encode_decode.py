@@ -153,3 +153,67 @@ def test_k_folds_keep_each_table_on_one_side(tmp_path):
     assert all(len(s) == 1 for s in by_table.values())
     holdout = prepare.make_folds({"scheme": "holdout", "seed": 0}, tmp_path)
     assert holdout.tolist() == [-1] * 80 + [0] * 20
+
+
+def _soft(n_q, n_h, sel_rows, op_rows, col_rows, conn=0):
+    """Head probabilities given row by row (each a distribution), for the guided decoding tests."""
+    return {"conn": np.eye(3)[conn][None], "sel": np.asarray(sel_rows, float)[None],
+            "op": np.asarray(op_rows, float)[None], "csel": np.asarray(col_rows, float)[None]}
+
+
+NOT = [0, 0, 0, 0, 0, 0, 1]                  # a column not selected
+OUT = [0, 0, 0, 0, 1]                        # a token outside every condition
+
+
+def test_types_rule_out_avg_of_a_text_column_and_a_comparison_on_one():
+    from kexue.nl2sql.decode import Guide
+    question = "城市小于4"
+    spans = [(i, i + 1) for i in range(len(question))]
+    sel = [[0, 0.6, 0, 0, 0.3, 0, 0.1], NOT, NOT]                     # AVG(城市) 0.6, COUNT(城市) 0.3
+    ops = [OUT, OUT, OUT, OUT, [0, 0.7, 0.3, 0, 0]]                   # "4": < 0.7, == 0.3
+    cols = [[1, 0, 0]] * 4 + [[0.6, 0.4, 0]]                          # "4" on 城市 0.6, 成交量 0.4
+    prob = _soft(5, 3, sel, ops, cols)
+    plain = decode_one(prob, 0, 5, 3, spans, question, "t1", TABLE["types"])
+    assert plain["agg"] == [1] and plain["conds"] == [[0, 1, "4"]]    # AVG of a city, a city below 4
+    typed = decode_one(prob, 0, 5, 3, spans, question, "t1", TABLE["types"], guide=Guide(types=True))
+    assert typed["sel"] == [0] and typed["agg"] == [4]                 # COUNT, the likeliest allowed
+    assert typed["conds"] == [[1, 1, "4"]]    # (成交量, <) 0.4 x 0.7 beats (城市, ==) 0.6 x 0.3
+    from kexue.nl2sql.decode import breaks_types       # what evaluate checks the training questions with
+    assert breaks_types(plain, TABLE["types"]) and not breaks_types(typed, TABLE["types"])
+
+
+def test_cells_move_a_value_to_the_text_column_it_is_close_to():
+    from kexue.nl2sql.decode import Guide
+    table = {"id": "t3", "header": ["城市", "省份", "成交量"], "types": ["text", "text", "real"],
+             "rows": [["长沙市", "湖南", 3.17], ["广州市", "广东", 5]]}
+    question = "湖南省的成交量"
+    spans = [(i, i + 1) for i in range(len(question))]
+    sel = [NOT, NOT, [1, 0, 0, 0, 0, 0, 0]]
+    ops = [[0, 0, 1, 0, 0]] * 3 + [OUT] * 4
+    cols = [[0.7, 0.3, 0]] * 3 + [[1, 0, 0]] * 4
+    prob = _soft(7, 3, sel, ops, cols)
+    snap = ValueSnapper({"t3": table}, match_min_prob=0.0)            # exact-cell matching finds nothing here
+    plain = decode_one(prob, 0, 7, 3, spans, question, "t3", table["types"], snap)
+    assert plain["conds"] == [[0, 2, "湖南省"]]                         # no city is called 湖南省
+    cells = decode_one(prob, 0, 7, 3, spans, question, "t3", table["types"], snap, Guide(cells=True))
+    assert cells["conds"] == [[1, 2, "湖南"]]                           # the province, snapped to its cell
+
+
+def test_execution_replaces_a_query_that_returns_nothing_with_the_likeliest_that_returns_rows():
+    from kexue.nl2sql.decode import Guide
+    from kexue.nl2sql.sql import Executor
+    question = "小于4的城市"
+    spans = [(i, i + 1) for i in range(len(question))]
+    sel = [[1, 0, 0, 0, 0, 0, 0], NOT, NOT]
+    ops = [OUT, OUT, [0, 1, 0, 0, 0], OUT, OUT, OUT]
+    cols = [[1, 0, 0]] * 2 + [[0, 0.45, 0.55]] + [[1, 0, 0]] * 3     # "4": 年份 0.55, 成交量 0.45
+    prob = _soft(6, 3, sel, ops, cols)
+    executor = Executor({"t1": TABLE})
+    plain = decode_one(prob, 0, 6, 3, spans, question, "t1", TABLE["types"])
+    assert plain["conds"] == [[2, 1, "4"]] and executor.execute(plain, "t1") == ()     # no year below 4
+    guided = decode_one(prob, 0, 6, 3, spans, question, "t1", TABLE["types"],
+                        guide=Guide(execution=True, executor=executor))
+    assert guided["conds"] == [[1, 1, "4"]] and executor.execute(guided, "t1") == (("长沙市",),)
+    rowless = {"t1": {**TABLE, "rows": []}}                           # nothing to run on: the plain decoding
+    assert decode_one(prob, 0, 6, 3, spans, question, "t1", TABLE["types"],
+                      guide=Guide(execution=True, executor=Executor(rowless))) == plain

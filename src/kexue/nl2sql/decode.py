@@ -50,6 +50,16 @@ class ValueSnapper:
             self._cache[key] = list(dict.fromkeys(vals))
         return self._cache[key]
 
+    def fits(self, table_id: str, col: int, value: str) -> bool | None:
+        """Whether `value` is, or is close enough to, a cell of the column (None: its cells are unknown)."""
+        from rapidfuzz import fuzz, process, utils
+        candidates = self.values(table_id, col)
+        if not candidates:
+            return None
+        return value in candidates or process.extractOne(value, candidates, scorer=fuzz.WRatio,
+                                                         processor=utils.default_process,
+                                                         score_cutoff=self.min_score) is not None
+
     def __call__(self, table_id: str, col: int, value: str) -> str:
         from rapidfuzz import fuzz, process, utils
         candidates = self.values(table_id, col)
@@ -60,19 +70,66 @@ class ValueSnapper:
         return best[0] if best else value
 
 
+COMPARISONS = (0, 1)            # > and <: a text column has no order to compare with
+TEXT_AGGS = (0, 4, NO_AGG)      # what a text column can be selected with: itself or COUNT (never AVG/MAX/MIN/SUM)
+
+
+class Guide:
+    """The decode options that let the table rule candidates out (configs/nl2sql/decode.yaml), each alone:
+      types      no AVG/MAX/MIN/SUM of a text column, no > or < on one (WikiSQL's 15,878 training questions
+                 have none of either; the generated sample makes none): the likeliest allowed choice instead
+      cells      an == value on a text column whose cells are known (rows or the column-values file) must be
+                 close to one of them (the snapper's test): else the likeliest column it is close to
+      execution  when the table has rows (or a db), a query whose conditions select no row is replaced by the
+                 likeliest of up to `beam` one-change alternatives (another column or operator for one
+                 condition) whose conditions select some: execution-guided decoding
+    `executor` runs a query (sql.Executor or a dispatcher with can_execute/execute); None: no execution."""
+
+    def __init__(self, types: bool = False, cells: bool = False, execution: bool = False, executor=None,
+                 beam: int = 8):
+        self.types, self.cells, self.beam = types, cells, beam
+        self.executor = executor if execution else None
+
+
+def breaks_types(sql: dict, types: list[str]) -> bool:
+    """Whether a (gold) query does what `types` rules out: the check that the rule holds in a training split."""
+    text = lambda c: c < len(types) and types[c] != "real"
+    return any(text(c) and a not in TEXT_AGGS for c, a in zip(sql["sel"], sql["agg"])) or \
+        any(text(c) and o in COMPARISONS for c, o, _ in sql["conds"])
+
+
+def guide(decode_cfg: dict, executor=None) -> Guide | None:
+    """The decode config's Guide (None when every option is off)."""
+    flags = {k: bool(decode_cfg.get(k, False)) for k in ("types", "cells", "execution")}
+    return Guide(**flags, executor=executor) if any(flags.values()) else None
+
+
+def _selects_rows(executor, sql: dict, table_id: str) -> bool:
+    """Whether the query's conditions select any row (asked without the aggregations: a COUNT of nothing is 0,
+    not an empty result)."""
+    return bool(executor.execute({**sql, "agg": [0] * len(sql["sel"])}, table_id))
+
+
 def decode_one(prob: dict, i: int, n_q: int, n_h: int, q_spans, question: str, table_id: str,
-               types: list[str], snap=None) -> dict:
+               types: list[str], snap=None, guide: Guide | None = None) -> dict:
     """SQL dict for row i of the head probabilities."""
+    g = guide or Guide()
+    text = [t != "real" for t in types[:n_h]]
     conn = int(np.argmax(prob["conn"][i]))
-    sel_p = np.asarray(prob["sel"][i, :n_h], np.float32)
+    sel_p = np.asarray(prob["sel"][i, :n_h], np.float32).copy()
+    if g.types:
+        for h in np.flatnonzero(text):
+            sel_p[h, [a for a in range(sel_p.shape[1]) if a not in TEXT_AGGS]] = 0
     picks = sel_p.argmax(1)
     sel = [(h, int(a)) for h, a in enumerate(picks) if a != NO_AGG]
     if not sel:  # every question selects something: take the likeliest column
         h = int((1 - sel_p[:, NO_AGG]).argmax())
         sel = [(h, int(sel_p[h, :NO_AGG].argmax()))]
     tags = np.asarray(prob["op"][i, :n_q], np.float32).argmax(1)
+    op_all = np.asarray(prob["op"][i, :n_q], np.float32)
     csel = np.asarray(prob["csel"][i, :n_q, :n_h], np.float32)
-    conds, t = [], 0
+    conds, ranked, t = [], [], 0
+    allowed = lambda c, o: not (g.types and text[c] and o in COMPARISONS)
     while t < n_q:  # a run of tokens with the same operator tag is one condition value
         if tags[t] == NO_OP:
             t += 1
@@ -83,13 +140,36 @@ def decode_one(prob: dict, i: int, n_q: int, n_h: int, q_spans, question: str, t
         value = question[q_spans[t][0]:q_spans[end][1]]
         op = int(tags[t])
         col_prob = csel[t:end + 1].mean(0)
+        op_prob = op_all[t:end + 1, :NO_OP].mean(0)
+        op_prob = op_prob / max(float(op_prob.sum()), 1e-9)
+        # every (column, operator) the table allows, likeliest first: the alternatives of this condition
+        pairs = sorted(((float(np.log(col_prob[c] + 1e-9) + np.log(op_prob[o] + 1e-9)), c, o)
+                        for c in range(n_h) for o in range(NO_OP) if allowed(c, o)), reverse=True)
         col = snap.pick_column(table_id, col_prob, value) if snap is not None and op == 2 else int(col_prob.argmax())
-        if snap is not None and op == 2 and types[col] == "text":
-            value = snap(table_id, col, value)
-        cond = [col, op, value]
+        if not allowed(col, op):
+            _, col, op = pairs[0]
+        if g.cells and snap is not None and op == 2 and text[col] and snap.fits(table_id, col, value) is False:
+            col = next((c for _, c, o in pairs if o == 2 and text[c] and snap.fits(table_id, c, value)), col)
+        ranked.append((pairs, value))
+        cond = [col, op, _value(snap, table_id, col, op, value, types)]
         if cond not in conds:
             conds.append(cond)
         t = end + 1
+    sql = _sql(sel, conds, conn)
+    if g.executor is not None and g.executor.can_execute(table_id) and conds and len(conds) == len(ranked) \
+            and not _selects_rows(g.executor, sql, table_id):
+        for alt in _alternatives(conds, ranked, snap, table_id, types)[:g.beam]:
+            candidate = _sql(sel, alt, conn)
+            if _selects_rows(g.executor, candidate, table_id):
+                return candidate
+    return sql
+
+
+def _value(snap, table_id, col, op, value, types):
+    return snap(table_id, col, value) if snap is not None and op == 2 and types[col] == "text" else value
+
+
+def _sql(sel, conds, conn) -> dict:
     if len(conds) <= 1:
         conn = 0            # the data's convention: one condition has no connector
     elif conn == 0:
@@ -97,7 +177,22 @@ def decode_one(prob: dict, i: int, n_q: int, n_h: int, q_spans, question: str, t
     return {"sel": [h for h, _ in sel], "agg": [a for _, a in sel], "cond_conn_op": conn, "conds": conds}
 
 
-def decode(prob: dict, encoded, questions: list[dict], tables: dict, snap=None, rows=None) -> list[dict]:
+def _alternatives(conds, ranked, snap, table_id, types) -> list[list]:
+    """The conditions with one changed, the smallest loss of log-probability first: a condition's next
+    (column, operator) pairs among its four likeliest."""
+    out = []
+    for k, (pairs, value) in enumerate(ranked):
+        now = next((s for s, c, o in pairs if [c, o] == conds[k][:2]), pairs[0][0])
+        for s, c, o in pairs[:4]:
+            if [c, o] != conds[k][:2]:
+                alt = [list(x) for x in conds]
+                alt[k] = [c, o, _value(snap, table_id, c, o, value, types)]
+                out.append((now - s, k, alt))
+    return [alt for *_, alt in sorted(out, key=lambda x: x[:2])]
+
+
+def decode(prob: dict, encoded, questions: list[dict], tables: dict, snap=None, rows=None,
+           guide: Guide | None = None) -> list[dict]:
     """SQL for each row of `encoded` (an Encoded or a view; `rows` indexes into prob, default 0..n-1)."""
     out = []
     for k in range(len(encoded)):
@@ -105,7 +200,7 @@ def decode(prob: dict, encoded, questions: list[dict], tables: dict, snap=None, 
         q = questions[k]
         table = tables[q["table_id"]]
         out.append(decode_one(prob, k if rows is None else rows[k], len(r["q_spans"]), len(r["h_pos"]),
-                              r["q_spans"], q["question"], q["table_id"], table["types"], snap))
+                              r["q_spans"], q["question"], q["table_id"], table["types"], snap, guide))
     return out
 
 

@@ -24,6 +24,8 @@ def evaluate(run_dir, inputs: dict) -> dict:
     scored = np.flatnonzero(cv_set.folds >= 0)
     pred = scorer.decode(scored, cv.take(oof, scored))
     report = scorer.score(scored, pred)
+    if inputs["decode"].get("types"):
+        _check_types_rule(scorer, np.flatnonzero(cv_set.folds < 0))
     # one line per validation question with what it got wrong: grep for "cond_val" to see value errors
     lines = []
     for i, p in zip(scored, pred):
@@ -38,3 +40,15 @@ def evaluate(run_dir, inputs: dict) -> dict:
     for line in metrics.report_lines(report):
         print("  " + line)
     return report
+
+
+def _check_types_rule(scorer, train_rows) -> None:
+    """decode.types assumes no aggregation but COUNT of a text column and no > or < on one; say so when the
+    training questions of this data do either (a competition whose types are noisier than WikiSQL's)."""
+    from .decode import breaks_types
+    qs = [scorer.questions[i] for i in train_rows]
+    bad = [q for q in qs if breaks_types(q["sql"], scorer.tables[q["table_id"]]["types"])]
+    if bad:
+        print(f"[nl2sql] warning: decode.types rules out what {len(bad)} of {len(qs)} training questions do "
+              f"(an aggregation other than COUNT, or > / <, on a text column; first: table {bad[0]['table_id']}, "
+              f"\"{bad[0]['question']}\"); if that is more than noise, set decode.types=false", flush=True)

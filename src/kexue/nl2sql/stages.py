@@ -15,7 +15,7 @@ import numpy as np
 
 from ..core import cv, io, runlog
 from .data import column_values, load
-from .decode import snapper
+from .decode import guide, snapper
 from .encode import Encoded
 
 # ---------------------------------------------------------------- CV data and scoring
@@ -27,11 +27,12 @@ class Scorer:
         self.questions, self.tables, self.encoded = questions, tables, encoded
         self.executors, self.value_compare = executors, decode_cfg.get("value_compare", "exact")
         self.snap = snapper(decode_cfg, tables, values)
+        self.guide = guide(decode_cfg, _Dispatch(executors))
 
     def decode(self, rows, prob) -> list[dict]:
         from .decode import decode
         qs = [self.questions[i] for i in rows]
-        return decode(prob, self.encoded.take(rows), qs, self.tables, self.snap)
+        return decode(prob, self.encoded.take(rows), qs, self.tables, self.snap, guide=self.guide)
 
     def __call__(self, rows, prob, classes=None) -> dict:
         return self.score(rows, self.decode(np.asarray(rows), prob))

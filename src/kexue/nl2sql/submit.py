@@ -18,7 +18,7 @@ from pathlib import Path
 from ..core import cv, io
 from ..core.submission import SubmissionError
 from .data import SQLFieldError, check_sql, column_values, load
-from .decode import snapper
+from .decode import guide, snapper
 from .encode import Encoded
 
 INPUTS = {"processed": "data/processed/nl2sql", "runs": "data/runs/nl2sql", "decode": None,  # core.protocol
@@ -133,7 +133,10 @@ def predict(run_dir, inputs: dict) -> list[dict]:
         raise SystemExit(f"error: {run_dir}/test.npz has {len(prob['conn'])} rows but the test split has "
                          f"{len(questions)} questions; the run predates the current data: retrain it")
     snap = snapper(decode_cfg, tables, column_values(files, "test"))
-    sqls = decode(prob, enc, questions, tables, snap)
+    from .sql import Executor
+    db = files["test"].get("db")
+    executor = Executor(tables, db if db and Path(db).exists() else None)
+    sqls = decode(prob, enc, questions, tables, snap, guide=guide(decode_cfg, executor))
     io.write_text(run_dir / "predictions.jsonl", "".join(io.dumps(s).replace("\n", " ") + "\n" for s in sqls))
     print(f"[nl2sql] {len(sqls)} test predictions -> {run_dir}/predictions.jsonl", flush=True)
     return sqls
