@@ -121,7 +121,9 @@ RULES: dict[str, Check] = {
     "store_dtype": one_of("float16", "float32", "float64"),
     "predict_set": one_of("test", "rank"),
     "views.*": POSITIVE, "pca": POSITIVE, "neighbours": POSITIVE,
-    "trees": POSITIVE, "max_features": number(0, 1, lo_open=True), "min_leaf": POSITIVE,
+    "trees": POSITIVE, "min_leaf": POSITIVE,
+    # a share of the features (flux_rf: of the bins) or a count of them (tfidf-lr: of the n-grams)
+    "max_features": NULL | number(0, 1, lo_open=True) | POSITIVE,
     "scaling": one_of("median", "asinh", "zscore", "continuum", "none"),
     "class_weight": NULL | one_of("balanced"), "classes": NULL | list_of(TEXT),
     "candidates": list_of(one_of("members", "mean", "weights", "stack_lr", "stack_lgbm")),

@@ -93,7 +93,10 @@ class SpectraFluxForest:
     def fit(self, x_train, y_train, x_valid=None, y_valid=None) -> dict:
         from sklearn.ensemble import RandomForestClassifier
         p = self.params
-        self.model = RandomForestClassifier(int(p["trees"]), max_features=float(p["max_features"]),
+        share = p["max_features"]           # sklearn reads a float as a share of the bins, an int > 1 as a count
+        if share is not None:
+            share = float(share) if share <= 1 else int(share)
+        self.model = RandomForestClassifier(int(p["trees"]), max_features=share,
                                             min_samples_leaf=int(p["min_leaf"]), class_weight=p["class_weight"],
                                             random_state=self.seed, n_jobs=-1)   # same trees whatever the cores
         self.model.fit(views(x_train, p["views"]), np.asarray(y_train))
