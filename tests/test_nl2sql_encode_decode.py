@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from kexue.nl2sql.decode import ValueSnapper, decode_one
+from kexue.nl2sql.decode import ValueSnapper, breaks_types, decode_one
 from kexue.nl2sql.encode import IGNORE, NO_AGG, NO_OP, align_value, encode, pad_batch
 
 
@@ -178,7 +178,6 @@ def test_types_rule_out_avg_of_a_text_column_and_a_comparison_on_one():
     typed = decode_one(prob, 0, 5, 3, spans, question, "t1", TABLE["types"], guide=Guide(types=True))
     assert typed["sel"] == [0] and typed["agg"] == [4]                 # COUNT, the likeliest allowed
     assert typed["conds"] == [[1, 1, "4"]]    # (成交量, <) 0.4 x 0.7 beats (城市, ==) 0.6 x 0.3
-    from kexue.nl2sql.decode import breaks_types       # what evaluate checks the training questions with
     assert breaks_types(plain, TABLE["types"]) and not breaks_types(typed, TABLE["types"])
 
 

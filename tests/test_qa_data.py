@@ -207,6 +207,50 @@ def test_real_drcd_converted_to_simplified():
     assert sum(t["passages"][0]["passage"] != s["passages"][0]["passage"] for t, s in zip(trad, simp)) > 3000
 
 
+CJRC_LIKE = {"data": [{"paragraphs": [{"context": "原告请求离婚，法院判决准予离婚。", "qas": [
+    {"id": "1_1", "question": "法院如何判决？", "is_impossible": "false",
+     "answers": [{"text": "准予离婚", "answer_start": 11}, {"text": "", "answer_start": -1},
+                 {"text": "YES", "answer_start": -1}]},
+    {"id": "1_2", "question": "被告是否同意？", "is_impossible": "false",
+     "answers": [{"text": "NO", "answer_start": -1}, {"text": "同意", "answer_start": -1}]},
+    {"id": "1_3", "question": "双方有几个子女？", "is_impossible": "true",
+     "answers": [{"text": "", "answer_start": -1}, {"text": "原告", "answer_start": 0}]}]}]}]}
+
+
+def test_read_squad_unanswerable_and_yes_no_follow_the_first_annotator(tmp_path):
+    got = data.read_squad(dump(tmp_path / "c.json", CJRC_LIKE), unanswerable=True, yes_no=True)
+    assert [e["id"] for e in got] == ["1_1", "1_3"]                # the verdict question is skipped
+    assert got[0]["passages"][0] == {"passage": "原告请求离婚，法院判决准予离婚。", "answer": "准予离婚", "answer_start": 11}
+    assert got[0]["answers"] == ["准予离婚"]                       # "" and YES are no alternatives
+    assert got[1]["passages"][0]["answer"] == "" and got[1]["answers"] == []    # a negative passage, no gold
+    assert "1 unanswerable questions kept as negative" in got.note and "1 YES/NO questions skipped" in got.note
+    para = CJRC_LIKE["data"][0]["paragraphs"][0]
+    plain = data.read_squad(dump(tmp_path / "c2.json", {"data": [{"paragraphs": [{**para, "qas": para["qas"][2:]}]}]}))
+    assert len(plain) == 0 and "1 questions whose first answer is empty skipped" in plain.note
+    with pytest.raises(QADataError, match=r"entry 1 \(id '1_2'\).*none of the 2 answers.*yes_no: true"):
+        data.read_squad(dump(tmp_path / "c3.json", CJRC_LIKE), unanswerable=True)
+
+
+def test_questions_on_one_passage_share_a_group():
+    entries = [{"id": "a", "question": "谁？", "passages": [{"passage": "甲乙丙", "answer": "甲"}]},
+               {"id": "b", "question": "哪个？", "passages": [{"passage": "甲乙丙", "answer": "乙"}]},
+               {"id": "c", "question": "什么？", "passages": [{"passage": "丁戊", "answer": "丁"}]},
+               {"id": "d", "question": "什么?", "passages": [{"passage": "己", "answer": ""}, {"passage": "庚", "answer": ""}]}]
+    assert metric.question_groups(entries).tolist() == [0, 0, 1, 1, 1]   # d: c's question (normalised), 2 rows
+
+
+@needs_qa
+def test_real_cjrc_dureader_xquad():
+    cjrc = data.read_squad(QA / "cail2019_cjrc" / "dev_ground_truth.json", unanswerable=True, yes_no=True)
+    assert len(cjrc) == 6000 - 657 and sum(not e["passages"][0]["answer"] for e in cjrc) == 1244
+    for name, n in [("dureader_robust/dev.fixed.json", 1417), ("xquad/xquad.zh.json", 1190)]:
+        got = data.read_squad(QA / name)
+        assert len(got) == n and all(e["passages"][0]["answer"] for e in got)
+    for e in [*cjrc, *got]:
+        p = e["passages"][0]
+        assert p["passage"][p["answer_start"]:].startswith(p["answer"]) if p["answer"] else p["answer_start"] == -1
+
+
 # ---------------------------------------------------------------- Sogou's tab-separated files, submissions
 
 def test_answer_expand_and_submission_readers(tmp_path):

@@ -247,19 +247,30 @@ def _locate(context: str, text: str, start) -> int | None:
     return min(hits, key=lambda h: abs(h - start)) if isinstance(start, int) and start >= 0 else hits[0]
 
 
-def read_squad(path, traditional: bool = False) -> Entries:
-    """One entry per SQuAD question (CMRC 2018, DRCD): its context is the single passage, the answer the first
-    annotator answer found in the context, with its `answer_start` (repaired to the nearest occurrence where the
-    file's offset is off). "answers" keeps every annotator text, also those not in the context (CMRC dev has 193
-    such, start -1, mostly a trailing '。'), for the metric. A question without answers gets answer "".
-    traditional=True converts context, question and answers to Simplified Chinese (OpenCC t2s) and re-checks
-    that each answer's offset still points at it. `.note` counts the repairs."""
+YES_NO = ("YES", "NO")
+
+
+def read_squad(path, traditional: bool = False, unanswerable: bool = False, yes_no: bool = False) -> Entries:
+    """One entry per SQuAD question (CMRC 2018, DRCD, DuReader-robust, XQuAD, CJRC): its context is the single
+    passage, the answer the first annotator answer found in the context, with its `answer_start` (repaired to the
+    nearest occurrence where the file's offset is off). "answers" keeps every annotator text, also those not in
+    the context (CMRC dev has 193 such, start -1, mostly a trailing '。'), for the metric. A question without
+    answers gets answer "". traditional=True converts context, question and answers to Simplified Chinese
+    (OpenCC t2s) and re-checks that each answer's offset still points at it.
+    The first annotator decides what kind of question it is (CJRC's three disagree on 207 questions):
+      unanswerable=True  their "" answer (SQuAD 2.0, CJRC) makes the passage a negative: answer "", no gold for
+                         the metric, the rows the presence gate learns "no answer here" from. False: skipped.
+      yes_no=True        their "YES"/"NO" at answer_start -1 (CJRC) is a verdict, not a span an extractive model
+                         can point at: the question is skipped. False: "YES" is text to find in the context.
+    The other annotators' "" and verdicts never become alternatives. `.note` counts repairs and skips."""
     path = Path(path)
     data = io.loads_checked(_read_text(path), str(path), QADataError, unique=False)   # SQuAD files as they are
     if not isinstance(data, dict) or not isinstance(data.get("data"), list):
         raise QADataError(f"{path}: expected SQuAD JSON {{\"data\": [{{\"paragraphs\": [{{\"context\", \"qas\"}}]}}]}}")
     convert = _t2s() if traditional else None
     out, first_seen, repaired, outside, blank = Entries(), {}, 0, 0, []
+    skipped = {"unanswerable": 0, "yes/no": 0, "empty answer": 0}
+    verdict = lambda ans: yes_no and ans.get("text") in YES_NO and ans.get("answer_start") == -1
 
     def need(obj, key, kind, field, where):
         if not isinstance(obj, dict) or key not in obj:
@@ -283,8 +294,19 @@ def read_squad(path, traditional: bool = False) -> Entries:
                     blank.append(str(qid))
                     continue
                 texts, answer, answer_start = [], "", -1
-                for k, ans in enumerate(need(qa, "answers", list, field_q, where)):
+                given_answers = need(qa, "answers", list, field_q, where)
+                first = given_answers[0] if given_answers and isinstance(given_answers[0], dict) else {}
+                if verdict(first):
+                    skipped["yes/no"] += 1
+                    continue
+                if first.get("text") == "" and not unanswerable:
+                    skipped["empty answer"] += 1
+                    continue
+                negative = first.get("text") == ""
+                for k, ans in enumerate(given_answers):
                     text = need(ans, "text", str, f"{field_q}.answers[{k}]", where)
+                    if negative or text == "" or verdict(ans):
+                        continue                 # a negative has no gold; "" and verdicts are no alternatives
                     given = ans.get("answer_start")
                     start = _locate(context, text, given)
                     outside += start is None
@@ -303,9 +325,12 @@ def read_squad(path, traditional: bool = False) -> Entries:
                     texts.append(text)
                     if start is not None and not answer:
                         answer, answer_start = text, start
+                skipped["unanswerable"] += negative
                 if texts and not answer:
+                    hint = ("; a YES/NO verdict (CJRC): read the file with yes_no: true"
+                            if set(texts) & set(YES_NO) else "")
                     raise QADataError(f"{where}: field '{field_q}.answers': none of the {len(texts)} answers "
-                                      f"({', '.join(map(_show, texts))}) occurs in the context")
+                                      f"({', '.join(map(_show, texts))}) occurs in the context{hint}")
                 if str(qid) in first_seen:
                     raise QADataError(f"{where}: field '{field_q}.id': duplicate id (first used by entry "
                                       f"{first_seen[str(qid)]})")
@@ -313,12 +338,18 @@ def read_squad(path, traditional: bool = False) -> Entries:
                 out.append({"id": str(qid), "question": convert(question) if convert else question,
                             "passages": [{"passage": simple, "answer": answer, "answer_start": answer_start}],
                             "answers": texts})
-    if repaired or outside or blank:
+    if repaired or outside or blank or any(skipped.values()):
         out.note = (f"{path}: {len(out)} questions; {repaired} answer offsets did not point at their text and were "
                     f"moved to its nearest occurrence; {outside} annotator answers are not in their context (kept "
                     f"in 'answers' for the metric only)"
                     + (f"; {len(blank)} questions with a blank question text skipped (ids {', '.join(blank[:5])})"
-                       if blank else ""))
+                       if blank else "")
+                    + (f"; {skipped['unanswerable']} unanswerable questions kept as negative passages"
+                       if skipped["unanswerable"] else "")
+                    + (f"; {skipped['yes/no']} YES/NO questions skipped (a verdict is not a span)"
+                       if skipped["yes/no"] else "")
+                    + (f"; {skipped['empty answer']} questions whose first answer is empty skipped (set "
+                       f"unanswerable: true to keep them as negatives)" if skipped["empty answer"] else ""))
     return out
 
 

@@ -49,11 +49,26 @@ def normalise(text: str, punctuation: str = PUNCTUATION) -> str:
 
 
 def question_groups(entries: list[dict]) -> np.ndarray:
-    """The question group of every training row (passage): a question's passages, and questions with the same
-    normalised text, share one, so no split puts one question on both sides."""
-    keys = [normalise(e["question"]) or e["id"] for e in entries]
-    index = {key: i for i, key in enumerate(dict.fromkeys(keys))}
-    return np.array([index[key] for key, e in zip(keys, entries) for _ in e["passages"]], np.int64)
+    """The question group of every training row (passage): a question's passages, questions with the same
+    normalised text, and questions asked on the same passage (SQuAD-style sets ask five on one paragraph)
+    share one, so no split puts a question, or a passage the model read the answer in, on both sides."""
+    parent = list(range(len(entries)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    first: dict = {}
+    for i, e in enumerate(entries):
+        keys = [("q", normalise(e["question"]) or e["id"])] + [("p", p["passage"]) for p in e["passages"]]
+        for key in keys:
+            j = first.setdefault(key, i)
+            parent[root(i)] = root(j)
+    roots = [root(i) for i in range(len(entries))]
+    index = {r: k for k, r in enumerate(dict.fromkeys(roots))}
+    return np.array([index[r] for r, e in zip(roots, entries) for _ in e["passages"]], np.int64)
 
 
 def char_prf(pred: str, gold: str) -> tuple[float, float, float]:

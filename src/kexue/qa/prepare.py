@@ -27,6 +27,7 @@ from .encode import Encoded
 from .metric import gold_from_entries, normalise, question_groups
 
 FORMATS = ("dgcnn", "squad")
+SQUAD_OPTIONS = ("traditional", "unanswerable", "yes_no")     # read_squad's switches, per file entry
 
 
 def _quiet_jieba() -> None:
@@ -39,13 +40,17 @@ def _quiet_jieba() -> None:
 # ---------------------------------------------------------------- data source
 
 def _spec(item, what: str) -> dict:
-    """A file entry of the data config: a path, or {path, format, traditional}."""
+    """A file entry of the data config: a path, or {path, format[, traditional, unanswerable, yes_no]}."""
     spec = {"path": item} if isinstance(item, str) else dict(item or {})
     if not spec.get("path"):
         raise SystemExit(f"error: data config files.{what}: each file needs a 'path' (got {item!r})")
     spec.setdefault("format", "dgcnn")
     if spec["format"] not in FORMATS:
         raise SystemExit(f"error: data config files.{what}: format '{spec['format']}' is not one of {FORMATS}")
+    known = {"path", "format", *(SQUAD_OPTIONS if spec["format"] == "squad" else ())}
+    if set(spec) - known:
+        raise SystemExit(f"error: data config files.{what} ({spec['path']}): unknown key(s) "
+                         f"{', '.join(sorted(set(spec) - known))}; a {spec['format']} file takes {', '.join(sorted(known))}")
     return spec
 
 
@@ -89,7 +94,7 @@ def source_stamp(cfg: dict, source: str = "auto") -> dict:
 def read_source(spec: dict, labelled: bool, on_truncated: str = "error") -> data.Entries:
     path = Path(spec["path"])
     if spec["format"] == "squad":
-        entries = data.read_squad(path, traditional=bool(spec.get("traditional", False)))
+        entries = data.read_squad(path, **{k: bool(spec.get(k, False)) for k in SQUAD_OPTIONS})
     else:
         entries = data.read_dgcnn(path, on_truncated=on_truncated, labelled=labelled)
     if entries.note:
