@@ -158,6 +158,8 @@ def test_folds_group_passages_and_repeated_questions(tmp_path):
     assert len(folds) == 6 and folds[0] == folds[1] == folds[2]      # 'a' twice, and 'b' asks the same question
     assert folds[4] == folds[5] and set(folds) == {0, 1}
     assert np.array_equal(folds, prepare.make_folds({"k": 2, "seed": 0}, tmp_path))
+    holdout = prepare.make_folds({"k": 2, "seed": 0, "holdout": True}, tmp_path)    # fold 0 scored, the rest train
+    assert np.array_equal(holdout, np.where(folds == 0, 0, -1))
     from kexue.core.folds import FoldsError
     with pytest.raises(FoldsError, match="cannot split 3 distinct training questions into 4 folds; lower folds.k"):
         prepare.make_folds({"k": 4, "seed": 0}, tmp_path)

@@ -103,6 +103,7 @@ RULES: dict[str, Check] = {
     "name": TEXT,
     # folds: at least two (one fold has nothing to train on)
     "k": integer(2), "folds.n": integer(2), "scheme": one_of("holdout") | integer(2),
+    "holdout": BOOL,
     # networks
     "dim": POSITIVE, "dense": POSITIVE, "kernel_size": POSITIVE, "csel_dim": POSITIVE,
     "dilations": list_of(POSITIVE), "*_dilations": list_of(POSITIVE), "filters": list_of(POSITIVE),

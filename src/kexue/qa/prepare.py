@@ -295,9 +295,12 @@ FOLDS_INPUT = {"processed": "data/processed/qa"}     # kexue.core.protocol
 
 def make_folds(params: dict, directory) -> np.ndarray:
     """The validation fold of every training row (passage): k folds of questions, shuffled with the seed; the
-    passages of a question, and questions with the same normalised text, share a fold."""
+    passages of a question, and questions with the same normalised text or passage, share a fold. holdout: true
+    keeps fold 0 only (one model, 1/k of the questions scored), for data too large for k models."""
     groups = question_groups(load_entries(directory, "train"))
     n_groups = int(groups.max()) + 1 if len(groups) else 0
     group_fold = assign_folds(int(params["k"]), int(params["seed"]), y=np.zeros(n_groups, int), stratify=False,
                               row_name="distinct training questions", key="folds.k")
+    if params.get("holdout"):        # fold 0 alone is scored; the other folds' rows always train (-1)
+        group_fold = np.where(group_fold == 0, 0, -1)
     return group_fold[groups].astype(np.int16)
