@@ -4,7 +4,8 @@ absent: RAW/{train,val,test}/{split}.json, {split}.tables.json, {split}.db (test
 Eight table domains (cities, companies, films, housing estates, books, universities, cars, hotels) with
 Chinese titles and headers, text and real columns and plausible rows. Questions come from several
 paraphrase templates per SQL shape; their SQL covers every aggregation, operator and connector, and
-condition values are taken from the rows, so executing gold SQL returns something. About one condition
+condition values are taken from the rows and an AND's two conditions hold on one row, so executing gold SQL
+returns something. About one condition
 in ten is written differently in the question than in the SQL ('11年' for 2011, '五' for 5, '2.3万' for
 23000, '长沙' for '长沙市'), so value alignment and snapping have something to do.
 
@@ -253,6 +254,28 @@ def _threshold(rng, rows, c, header: str) -> str:
     return value_str(v)
 
 
+def _draw_condition(rng, rows, header, types, free, op, fits) -> list:
+    """[column, op, value]: a free column the operator fits (else ==), a value from the rows."""
+    cands = [c for c in free if fits(c, op)]
+    if not cands:
+        op, cands = 2, free
+    if op == 2 and rng.random() < 0.8:                 # equality on 16115.57 is rare: prefer text columns
+        cands = [c for c in cands if types[c] == "text"] or cands
+    c = 0 if op == 2 and 0 in cands and rng.random() < 0.5 else rng.choice(cands)
+    value = _threshold(rng, rows, c, header[c]) if op in (0, 1) else value_str(rng.choice(rows)[c])
+    return [c, op, value]
+
+
+def _holds(row, cond, types) -> bool:
+    """Whether a row satisfies [column, op, value], compared as the executor compares (numbers on real columns)."""
+    c, op, v = cond
+    if types[c] == "real":
+        a, b = float(row[c]), float(v)
+    else:
+        a, b = str(row[c]), v
+    return (a > b, a < b, a == b, a != b)[op]
+
+
 def make_question(rng: random.Random, table: dict, force: int | None = None) -> dict:
     """One question and its SQL. `force` = k pins agg k % 6, first op k % 4, connector k % 3, so a split's first
     questions cover every code whatever its size."""
@@ -281,15 +304,18 @@ def make_question(rng: random.Random, table: dict, force: int | None = None) -> 
             if others:
                 conds.append([c, 2, rng.choice(others)])
                 continue
-        cands = [c for c in free if fits(c, op)]
-        if not cands:
-            op, cands = 2, free
-        if op == 2 and rng.random() < 0.8:             # equality on 16115.57 is rare: prefer text columns
-            cands = [c for c in cands if types[c] == "text"] or cands
-        c = 0 if op == 2 and 0 in cands and rng.random() < 0.5 else rng.choice(cands)
-        free.remove(c)
-        value = _threshold(rng, rows, c, header[c]) if op in (0, 1) else value_str(rng.choice(rows)[c])
-        conds.append([c, op, value])
+        # an AND's second condition must hold on a row the first holds on, or the gold query returns nothing
+        # (drawn independently, 24 of 61 AND questions did): redraw it, then fall back to that row's cell
+        rows_ok = [r for r in rows if _holds(r, conds[0], types)] if k == 1 and conn == 1 else rows
+        for _ in range(20):
+            cond = _draw_condition(rng, rows, header, types, free, op, fits)
+            if any(_holds(r, cond, types) for r in rows_ok):
+                break
+        else:
+            c = rng.choice([c for c in free if types[c] == "text"] or free)
+            cond = [c, 2, value_str(rng.choice(rows_ok or rows)[c])]
+        free.remove(cond[0])
+        conds.append(cond)
 
     def mention(c, v):
         alt = variant(v, header[c])
