@@ -237,3 +237,23 @@ def test_a_killed_fold_resumes_where_it_stopped(tmp_path):
     assert losses(tmp_path / "b") == pytest.approx(losses(tmp_path / "a"), rel=1e-5)
     assert np.allclose(resumed.predict(x)["start"].astype(np.float32), whole.predict(x)["start"].astype(np.float32),
                        atol=1e-3)
+
+
+@pytest.mark.slow
+def test_long_passages_train_as_windows_in_their_passage_fold(tmp_path):
+    from kexue.qa import stages
+    from kexue.qa.data import load_entries
+    from kexue.qa.encode import Encoded
+    make(tmp_path, "qa-encode", "qa-folds", "data.sample.n_train=40", "data.sample.n_test=12", "folds.k=2",
+         "features.word2vec.dim=16", "features.encode.p_max=24", "features.encode.p_stride=16")
+    processed, features = tmp_path / "data" / "processed" / "qa", tmp_path / "data" / "features" / "qa"
+    decode = {"threshold": 0.1, "max_answer_len": 12, "voting": True}
+    data = stages.cv_data({}, {"processed": processed, "features": features, "decode": decode})
+    entries, folds = load_entries(processed, "train"), np.load(processed / "folds.npy")
+    n_passages = sum(len(e["passages"]) for e in entries)
+    assert len(folds) == n_passages < len(data.folds)                # windows: more rows than passages
+    passage = {(q, p): i for i, (q, p) in enumerate((q, p) for q, e in enumerate(entries)
+                                                    for p in range(len(e["passages"])))}
+    enc = Encoded.load(features / "train.enc.npz")
+    rows = [passage[int(q), int(p)] for q, p in zip(enc.row_q, enc.row_passage)]
+    assert np.array_equal(data.folds, folds[rows]) and set(data.folds) == {0, 1}

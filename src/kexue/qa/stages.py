@@ -88,13 +88,18 @@ def cv_data(params: dict, inputs: dict) -> cv.CVData:
     enc = Encoded.load(features_dir / "train.enc.npz")
     test = Encoded.load(features_dir / "test.enc.npz")
     folds = np.load(folds_path)
-    if len(folds) != len(enc):
-        raise SystemExit(f"error: {folds_path} has {len(folds)} rows but {features_dir}/train.enc.npz has {len(enc)}; "
-                         f"rerun make qa-folds qa-encode")
+    # folds.npy has a fold per passage; a passage longer than encode.p_max is several rows (windows), which
+    # inherit its fold and group
+    first = np.concatenate([[0], np.cumsum([len(e["passages"]) for e in entries])]).astype(np.int64)
+    if len(folds) != first[-1] or len(enc.row_q) and int(enc.row_q.max()) >= len(entries):
+        raise SystemExit(f"error: {folds_path} has {len(folds)} passages but {processed_dir}/train.json has "
+                         f"{first[-1]} and {features_dir}/train.enc.npz encodes {len(enc)} rows of "
+                         f"{int(enc.row_q.max()) + 1 if len(enc) else 0} questions; rerun make qa-folds qa-encode")
+    passage = first[enc.row_q] + enc.row_passage
     scorer = Scorer(entries, enc, decode_cfg)
-    return cv.CVData(x=enc.take(np.arange(len(enc))), y=np.arange(len(enc)), folds=folds,
+    return cv.CVData(x=enc.take(np.arange(len(enc))), y=np.arange(len(enc)), folds=folds[passage],
                      x_test=test.take(np.arange(len(test))), classes=None, score=scorer, headline="score",
-                     groups=question_groups(entries))
+                     groups=question_groups(entries)[passage])
 
 
 def model_factory(params: dict, inputs: dict, data: cv.CVData):
