@@ -216,3 +216,18 @@ def test_execution_replaces_a_query_that_returns_nothing_with_the_likeliest_that
     rowless = {"t1": {**TABLE, "rows": []}}                           # nothing to run on: the plain decoding
     assert decode_one(prob, 0, 6, 3, spans, question, "t1", TABLE["types"],
                       guide=Guide(execution=True, executor=Executor(rowless))) == plain
+
+
+def test_evaluate_warns_when_training_gold_queries_select_no_row(capsys):
+    from types import SimpleNamespace
+
+    from kexue.nl2sql.evaluate import _check_execution_rule
+    from kexue.nl2sql.sql import Executor
+    sql = lambda value: {"sel": [0], "agg": [4], "cond_conn_op": 0, "conds": [[0, 2, value]]}
+    questions = [{"table_id": "t1", "question": "长沙市有几个", "sql": sql("长沙市")},
+                 {"table_id": "t1", "question": "上海市有几个", "sql": sql("上海市")}]     # no such row
+    scorer = SimpleNamespace(questions=questions, executors={"train": (Executor({"t1": TABLE}), {"t1"})})
+    _check_execution_rule(scorer, [0])
+    assert capsys.readouterr().out == ""
+    _check_execution_rule(scorer, [0, 1])
+    assert "1 of 2 executable training questions' gold queries select none" in capsys.readouterr().out

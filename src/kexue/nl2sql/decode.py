@@ -104,7 +104,7 @@ def guide(decode_cfg: dict, executor=None) -> Guide | None:
     return Guide(**flags, executor=executor) if any(flags.values()) else None
 
 
-def _selects_rows(executor, sql: dict, table_id: str) -> bool:
+def selects_rows(executor, sql: dict, table_id: str) -> bool:
     """Whether the query's conditions select any row (asked without the aggregations: a COUNT of nothing is 0,
     not an empty result)."""
     return bool(executor.execute({**sql, "agg": [0] * len(sql["sel"])}, table_id))
@@ -157,10 +157,10 @@ def decode_one(prob: dict, i: int, n_q: int, n_h: int, q_spans, question: str, t
         t = end + 1
     sql = _sql(sel, conds, conn)
     if g.executor is not None and g.executor.can_execute(table_id) and conds and len(conds) == len(ranked) \
-            and not _selects_rows(g.executor, sql, table_id):
+            and not selects_rows(g.executor, sql, table_id):
         for alt in _alternatives(conds, ranked, snap, table_id, types)[:g.beam]:
             candidate = _sql(sel, alt, conn)
-            if _selects_rows(g.executor, candidate, table_id):
+            if selects_rows(g.executor, candidate, table_id):
                 return candidate
     return sql
 

@@ -26,6 +26,8 @@ def evaluate(run_dir, inputs: dict) -> dict:
     report = scorer.score(scored, pred)
     if inputs["decode"].get("types"):
         _check_types_rule(scorer, np.flatnonzero(cv_set.folds < 0))
+    if inputs["decode"].get("execution"):
+        _check_execution_rule(scorer, np.flatnonzero(cv_set.folds < 0))
     # one line per validation question with what it got wrong: grep for "cond_val" to see value errors
     lines = []
     for i, p in zip(scored, pred):
@@ -52,3 +54,19 @@ def _check_types_rule(scorer, train_rows) -> None:
         print(f"[nl2sql] warning: decode.types rules out what {len(bad)} of {len(qs)} training questions do "
               f"(an aggregation other than COUNT, or > / <, on a text column; first: table {bad[0]['table_id']}, "
               f"\"{bad[0]['question']}\"); if that is more than noise, set decode.types=false", flush=True)
+
+
+def _check_execution_rule(scorer, train_rows) -> None:
+    """decode.execution assumes a gold query's conditions select some row; say so when training questions of
+    this data select none (the generated sample did, before its ANDs were drawn from one row)."""
+    from .decode import selects_rows
+    from .stages import _Dispatch
+    executor = _Dispatch(scorer.executors)
+    qs = [scorer.questions[i] for i in train_rows]
+    qs = [q for q in qs if executor.can_execute(q["table_id"])]
+    empty = [q for q in qs if not selects_rows(executor, q["sql"], q["table_id"])]
+    if empty:
+        print(f"[nl2sql] warning: decode.execution replaces a query that selects no row, but {len(empty)} of "
+              f"{len(qs)} executable training questions' gold queries select none (first: table "
+              f"{empty[0]['table_id']}, \"{empty[0]['question']}\"); if that is more than noise, set "
+              f"decode.execution=false", flush=True)
