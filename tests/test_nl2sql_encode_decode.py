@@ -231,3 +231,33 @@ def test_evaluate_warns_when_training_gold_queries_select_no_row(capsys):
     assert capsys.readouterr().out == ""
     _check_execution_rule(scorer, [0, 1])
     assert "1 of 2 executable training questions' gold queries select none" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("value, after, cells, read", [
+    ("1.3", "万", (), "13000"),                       # the span holds the digits, the unit follows
+    ("2.3万", "", (), "23000"),                       # or the span holds both
+    ("1.3", "万", ("0.5", "4.8"), "1.3"),             # a column that stores 万 units keeps the number
+    ("92", "年", (), "1992"), ("15", "年", (), "2015"), ("15", "年", ("1901", "1950"), "1915"),
+    ("五", "", (), "5"), ("十五", "的", (), "15"), ("二十三", "", (), "23"),
+    ("3", "年", (), "3"),                             # one digit before 年 is a duration, not a year
+    ("0.50", "", (), "0.50"), ("长沙", "万", (), "长沙"),   # plain numbers and words stay as written
+])
+def test_read_number(value, after, cells, read):
+    from kexue.nl2sql.decode import read_number
+    assert read_number(value, after, cells) == read
+
+
+def test_numbers_read_a_value_on_a_real_column_in_decoding():
+    from kexue.nl2sql.decode import Guide
+    question = "成交量大于1.3万的城市"
+    spans = [(i, i + 1) for i in range(len(question))]
+    sel = [[1, 0, 0, 0, 0, 0, 0], NOT, NOT]
+    ops = [OUT] * 5 + [[1, 0, 0, 0, 0]] * 3 + [OUT] * 4                # "1.3" tagged >, "万" not
+    cols = [[1, 0, 0]] * 5 + [[0, 1, 0]] * 3 + [[1, 0, 0]] * 4
+    prob = _soft(12, 3, sel, ops, cols)
+    plain = decode_one(prob, 0, 12, 3, spans, question, "t1", TABLE["types"])
+    assert plain["conds"] == [[1, 0, "1.3"]]
+    table = {**TABLE, "rows": [["长沙市", 31700, 2011], ["北京", 50000, 2012]]}
+    read = decode_one(prob, 0, 12, 3, spans, question, "t1", TABLE["types"], ValueSnapper({"t1": table}),
+                      Guide(numbers=True))
+    assert read["conds"] == [[1, 0, "13000"]]

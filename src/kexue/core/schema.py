@@ -143,6 +143,7 @@ RULES: dict[str, Check] = {
     "match_columns_min_prob": number(0, 1),
     "thresholds": one_of("fixed", "tuned", "choose"), "grid": list_of(number(0, 1), 3),
     "value_compare": one_of("exact", "casefold"),
+    "snap": BOOL, "cells": BOOL, "execution": BOOL, "numbers": BOOL, "voting": BOOL,
     # generated samples
     "sample.n_*": integer(0),
     "word2vec.dim": POSITIVE, "word2vec.window": POSITIVE, "word2vec.min_count": POSITIVE,

@@ -1,8 +1,11 @@
 """Head probabilities to SQL (the post's decoding, plus value snapping)."""
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
+from .data import value_str
 from .encode import NO_AGG, NO_OP
 
 
@@ -83,11 +86,13 @@ class Guide:
       execution  when the table has rows (or a db), a query whose conditions select no row is replaced by the
                  likeliest of up to `beam` one-change alternatives (another column or operator for one
                  condition) whose conditions select some: execution-guided decoding
+      numbers    a value on a real column is read as the table writes numbers (read_number): the question's
+                 "1.3万" is 13000, "92年" 1992, "五" 5, when the tagged span holds the digits only
     `executor` runs a query (sql.Executor or a dispatcher with can_execute/execute); None: no execution."""
 
     def __init__(self, types: bool = False, cells: bool = False, execution: bool = False, executor=None,
-                 beam: int = 8):
-        self.types, self.cells, self.beam = types, cells, beam
+                 beam: int = 8, numbers: bool = False):
+        self.types, self.cells, self.beam, self.numbers = types, cells, beam, numbers
         self.executor = executor if execution else None
 
 
@@ -100,7 +105,7 @@ def breaks_types(sql: dict, types: list[str]) -> bool:
 
 def guide(decode_cfg: dict, executor=None) -> Guide | None:
     """The decode config's Guide (None when every option is off)."""
-    flags = {k: bool(decode_cfg.get(k, False)) for k in ("types", "cells", "execution")}
+    flags = {k: bool(decode_cfg.get(k, False)) for k in ("types", "cells", "execution", "numbers")}
     return Guide(**flags, executor=executor) if any(flags.values()) else None
 
 
@@ -150,6 +155,8 @@ def decode_one(prob: dict, i: int, n_q: int, n_h: int, q_spans, question: str, t
             _, col, op = pairs[0]
         if g.cells and snap is not None and op == 2 and text[col] and snap.fits(table_id, col, value) is False:
             col = next((c for _, c, o in pairs if o == 2 and text[c] and snap.fits(table_id, c, value)), col)
+        if g.numbers:                   # the characters after the span: a unit (万, 亿) or 年
+            value = (value, question[q_spans[end][1]:q_spans[end][1] + 1])
         ranked.append((pairs, value))
         cond = [col, op, _value(snap, table_id, col, op, value, types)]
         if cond not in conds:
@@ -166,7 +173,60 @@ def decode_one(prob: dict, i: int, n_q: int, n_h: int, q_spans, question: str, t
 
 
 def _value(snap, table_id, col, op, value, types):
-    return snap(table_id, col, value) if snap is not None and op == 2 and types[col] == "text" else value
+    """The condition's value: snapped to a cell (== on a text column); read as a number on a real column when
+    `value` is (span text, the character after it), as decode_one passes it with guide.numbers."""
+    value, after = value if isinstance(value, tuple) else (value, None)
+    if types[col] == "text":
+        return snap(table_id, col, value) if snap is not None and op == 2 else value
+    if after is None:
+        return value
+    return read_number(value, after, snap.values(table_id, col) if snap is not None else ())
+
+
+CN_DIGITS = {c: i for i, c in enumerate("零一二三四五六七八九")} | {"两": 2}
+UNITS = {"万": 1e4, "亿": 1e8}
+
+
+def _cn_int(text: str) -> int | None:
+    """五 -> 5, 十五 -> 15, 二十 -> 20, 二十三 -> 23; None for anything else."""
+    if len(text) == 1 and text in CN_DIGITS:
+        return CN_DIGITS[text]
+    m = re.fullmatch(r"([一二两三四五六七八九]?)十([一二三四五六七八九]?)", text)
+    if not m:
+        return None
+    return (CN_DIGITS[m[1]] if m[1] else 1) * 10 + (CN_DIGITS[m[2]] if m[2] else 0)
+
+
+def read_number(value: str, after: str = "", cells=()) -> str:
+    """A value on a real column as the table writes numbers. Readings of the span and the character after it:
+    the number itself; times 10^4 or 10^8 before 万/亿 (or ending in it); 19NN or 20NN for two digits before
+    年. With numeric cells known, the reading nearest the cells' range (relative to their size) wins, so a
+    column that stores 万 units ("成交量(万)") keeps 1.3; without, the unit or the year reading wins (a year
+    reading takes 20NN up to 2030). Anything that is not a number is returned as it is."""
+    text, unit = value.strip(), after[:1]
+    if text[-1:] in UNITS and len(text) > 1:
+        text, unit = text[:-1], text[-1]
+    n = _cn_int(text)
+    if n is not None:
+        text = str(n)
+    if not re.fullmatch(r"\d+(\.\d+)?", text):
+        return value
+    x = float(text)
+    if n is None and unit not in UNITS and not (unit == "年" and re.fullmatch(r"\d\d", text)):
+        return value                    # a plain number stays as the question writes it ("0.50", "05")
+    readings = [x]
+    if unit in UNITS:
+        readings.append(x * UNITS[unit])
+    elif unit == "年" and re.fullmatch(r"\d\d", text):
+        readings += [2000 + x, 1900 + x] if x <= 30 else [1900 + x, 2000 + x]
+    nums = [float(c) for c in cells if re.fullmatch(r"-?\d+(\.\d+)?", str(c).strip())]
+    if nums and len(readings) > 1:
+        lo, hi = min(nums), max(nums)
+        off = lambda r: 0.0 if lo <= r <= hi else min(abs(r - lo), abs(r - hi)) / max(abs(hi), abs(lo), 1.0)
+        best = min(readings, key=off)
+    else:
+        best = readings[1] if len(readings) > 1 else readings[0]
+    return value_str(int(best) if best == int(best) else best)
 
 
 def _sql(sel, conds, conn) -> dict:
