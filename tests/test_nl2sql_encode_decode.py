@@ -236,6 +236,7 @@ def test_evaluate_warns_when_training_gold_queries_select_no_row(capsys):
 @pytest.mark.parametrize("value, after, cells, read", [
     ("1.3", "万", (), "13000"),                       # the span holds the digits, the unit follows
     ("2.3万", "", (), "23000"),                       # or the span holds both
+    ("2.3", "亿", (), "230000000"), ("1.15", "亿", (), "115000000"),     # exactly, not 229999999.99999997
     ("1.3", "万", ("0.5", "4.8"), "1.3"),             # a column that stores 万 units keeps the number
     ("92", "年", (), "1992"), ("15", "年", (), "2015"), ("15", "年", ("1901", "1950"), "1915"),
     ("五", "", (), "5"), ("十五", "的", (), "15"), ("二十三", "", (), "23"),

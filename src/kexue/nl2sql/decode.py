@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
 import numpy as np
 
@@ -184,7 +185,7 @@ def _value(snap, table_id, col, op, value, types):
 
 
 CN_DIGITS = {c: i for i, c in enumerate("零一二三四五六七八九")} | {"两": 2}
-UNITS = {"万": 1e4, "亿": 1e8}
+UNITS = {"万": 10 ** 4, "亿": 10 ** 8}
 
 
 def _cn_int(text: str) -> int | None:
@@ -211,7 +212,7 @@ def read_number(value: str, after: str = "", cells=()) -> str:
         text = str(n)
     if not re.fullmatch(r"\d+(\.\d+)?", text):
         return value
-    x = float(text)
+    x = Decimal(text)                   # exact: 2.3亿 is 230000000, not 229999999.99999997
     if n is None and unit not in UNITS and not (unit == "年" and re.fullmatch(r"\d\d", text)):
         return value                    # a plain number stays as the question writes it ("0.50", "05")
     readings = [x]
@@ -219,14 +220,14 @@ def read_number(value: str, after: str = "", cells=()) -> str:
         readings.append(x * UNITS[unit])
     elif unit == "年" and re.fullmatch(r"\d\d", text):
         readings += [2000 + x, 1900 + x] if x <= 30 else [1900 + x, 2000 + x]
-    nums = [float(c) for c in cells if re.fullmatch(r"-?\d+(\.\d+)?", str(c).strip())]
+    nums = [Decimal(str(c).strip()) for c in cells if re.fullmatch(r"-?\d+(\.\d+)?", str(c).strip())]
     if nums and len(readings) > 1:
         lo, hi = min(nums), max(nums)
-        off = lambda r: 0.0 if lo <= r <= hi else min(abs(r - lo), abs(r - hi)) / max(abs(hi), abs(lo), 1.0)
+        off = lambda r: 0.0 if lo <= r <= hi else min(abs(r - lo), abs(r - hi)) / max(abs(hi), abs(lo), 1)
         best = min(readings, key=off)
     else:
         best = readings[1] if len(readings) > 1 else readings[0]
-    return value_str(int(best) if best == int(best) else best)
+    return value_str(int(best) if best == int(best) else float(best))
 
 
 def _sql(sel, conds, conn) -> dict:
