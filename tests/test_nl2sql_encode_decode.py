@@ -241,6 +241,8 @@ def test_evaluate_warns_when_training_gold_queries_select_no_row(capsys):
     ("92", "年", (), "1992"), ("15", "年", (), "2015"), ("15", "年", ("1901", "1950"), "1915"),
     ("五", "", (), "5"), ("十五", "的", (), "15"), ("二十三", "", (), "23"),
     ("3", "年", (), "3"),                             # one digit before 年 is a duration, not a year
+    ("十五", "年", (), "15"),                          # and so is a Chinese numeral
+    ("5", "万", ("1", "120000"), "50000"),            # both readings in the cells' range: the unit's
     ("0.50", "", (), "0.50"), ("长沙", "万", (), "长沙"),   # plain numbers and words stay as written
 ])
 def test_read_number(value, after, cells, read):

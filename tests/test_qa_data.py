@@ -325,3 +325,14 @@ def test_sample_is_valid_deterministic_and_scores(tmp_path, capsys):
     assert [e["id"] for e in test] == list(gold) and not {e["id"] for e in train} & set(gold)
     assert not {e["question"] for e in train} & {e["question"] for e in test}
     assert metric.score({q: g["standard"] for q, g in gold.items()}, gold)["score"] == 1.0
+
+
+@pytest.mark.parametrize("entry, message", [
+    ({"path": "x.json", "format": "squad", "yes_no": "false"}, "yes_no must be true or false, not 'false'"),
+    ({"path": "x.json", "format": "dgcnn", "traditional": False}, "unknown key\\(s\\) traditional"),
+    ({"path": "x.json", "format": "squad", "yes-no": True}, "unknown key\\(s\\) yes-no"),
+])
+def test_file_entries_are_checked(entry, message):
+    from kexue.qa import prepare
+    with pytest.raises(SystemExit, match=message):
+        prepare._spec(entry, "train[0]")

@@ -201,9 +201,10 @@ def _cn_int(text: str) -> int | None:
 def read_number(value: str, after: str = "", cells=()) -> str:
     """A value on a real column as the table writes numbers. Readings of the span and the character after it:
     the number itself; times 10^4 or 10^8 before 万/亿 (or ending in it); 19NN or 20NN for two digits before
-    年. With numeric cells known, the reading nearest the cells' range (relative to their size) wins, so a
-    column that stores 万 units ("成交量(万)") keeps 1.3; without, the unit or the year reading wins (a year
-    reading takes 20NN up to 2030). Anything that is not a number is returned as it is."""
+    年 (digits only: 十五年 is fifteen years). With numeric cells known, the reading nearest the cells' range
+    (relative to their size) wins, the unit or year reading on a tie, so a column that stores 万 units
+    ("成交量(万)") keeps 1.3; without cells, the unit or the year reading wins (a year reading takes 20NN up to
+    2030). Anything that is not a number is returned as it is."""
     text, unit = value.strip(), after[:1]
     if text[-1:] in UNITS and len(text) > 1:
         text, unit = text[:-1], text[-1]
@@ -213,20 +214,22 @@ def read_number(value: str, after: str = "", cells=()) -> str:
     if not re.fullmatch(r"\d+(\.\d+)?", text):
         return value
     x = Decimal(text)                   # exact: 2.3亿 is 230000000, not 229999999.99999997
-    if n is None and unit not in UNITS and not (unit == "年" and re.fullmatch(r"\d\d", text)):
+    year = n is None and unit == "年" and re.fullmatch(r"\d\d", text)   # "15年", never 十五年 (a duration)
+    if n is None and unit not in UNITS and not year:
         return value                    # a plain number stays as the question writes it ("0.50", "05")
-    readings = [x]
+    readings = []                       # the unit or year readings first: they win ties
     if unit in UNITS:
         readings.append(x * UNITS[unit])
-    elif unit == "年" and re.fullmatch(r"\d\d", text):
+    elif year:
         readings += [2000 + x, 1900 + x] if x <= 30 else [1900 + x, 2000 + x]
+    readings.append(x)
     nums = [Decimal(str(c).strip()) for c in cells if re.fullmatch(r"-?\d+(\.\d+)?", str(c).strip())]
     if nums and len(readings) > 1:
         lo, hi = min(nums), max(nums)
         off = lambda r: 0.0 if lo <= r <= hi else min(abs(r - lo), abs(r - hi)) / max(abs(hi), abs(lo), 1)
-        best = min(readings, key=off)
+        best = min(readings, key=off)   # the first of the nearest: 5万 in a column of 1..120000 is 50000
     else:
-        best = readings[1] if len(readings) > 1 else readings[0]
+        best = readings[0]
     return value_str(int(best) if best == int(best) else float(best))
 
 

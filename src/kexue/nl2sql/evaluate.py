@@ -24,10 +24,12 @@ def evaluate(run_dir, inputs: dict) -> dict:
     scored = np.flatnonzero(cv_set.folds >= 0)
     pred = scorer.decode(scored, cv.take(oof, scored))
     report = scorer.score(scored, pred)
+    # the rules' premises, checked on the training questions (with k folds every row is scored: all of them)
+    train_rows = np.flatnonzero(cv_set.folds < 0) if (cv_set.folds < 0).any() else np.arange(len(cv_set.folds))
     if inputs["decode"].get("types"):
-        _check_types_rule(scorer, np.flatnonzero(cv_set.folds < 0))
+        _check_types_rule(scorer, train_rows)
     if inputs["decode"].get("execution"):
-        _check_execution_rule(scorer, np.flatnonzero(cv_set.folds < 0))
+        _check_execution_rule(scorer, train_rows)
     # one line per validation question with what it got wrong: grep for "cond_val" to see value errors
     lines = []
     for i, p in zip(scored, pred):

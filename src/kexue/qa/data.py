@@ -258,8 +258,9 @@ def read_squad(path, traditional: bool = False, unanswerable: bool = False, yes_
     answers gets answer "". traditional=True converts context, question and answers to Simplified Chinese
     (OpenCC t2s) and re-checks that each answer's offset still points at it.
     The first annotator decides what kind of question it is (CJRC's three disagree on 207 questions):
-      unanswerable=True  their "" answer (SQuAD 2.0, CJRC) makes the passage a negative: answer "", no gold for
-                         the metric, the rows the presence gate learns "no answer here" from. False: skipped.
+      unanswerable=True  their "" answer (CJRC) makes the passage a negative: answer "", no gold for the
+                         metric, the rows the presence gate learns "no answer here" from. False: skipped.
+                         (A question with no answers at all, SQuAD 2.0's way, is a negative either way.)
       yes_no=True        their "YES"/"NO" at answer_start -1 (CJRC) is a verdict, not a span an extractive model
                          can point at: the question is skipped. False: "YES" is text to find in the context.
     The other annotators' "" and verdicts never become alternatives. `.note` counts repairs and skips."""

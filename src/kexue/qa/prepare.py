@@ -48,6 +48,10 @@ def _spec(item, what: str) -> dict:
     if spec["format"] not in FORMATS:
         raise SystemExit(f"error: data config files.{what}: format '{spec['format']}' is not one of {FORMATS}")
     known = {"path", "format", *(SQUAD_OPTIONS if spec["format"] == "squad" else ())}
+    for k in SQUAD_OPTIONS:
+        if k in spec and not isinstance(spec[k], bool):
+            raise SystemExit(f"error: data config files.{what} ({spec['path']}): {k} must be true or false, "
+                             f"not {spec[k]!r}")
     if set(spec) - known:
         raise SystemExit(f"error: data config files.{what} ({spec['path']}): unknown key(s) "
                          f"{', '.join(sorted(set(spec) - known))}; a {spec['format']} file takes {', '.join(sorted(known))}")

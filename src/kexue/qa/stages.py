@@ -91,7 +91,8 @@ def cv_data(params: dict, inputs: dict) -> cv.CVData:
     # folds.npy has a fold per passage; a passage longer than encode.p_max is several rows (windows), which
     # inherit its fold and group
     first = np.concatenate([[0], np.cumsum([len(e["passages"]) for e in entries])]).astype(np.int64)
-    if len(folds) != first[-1] or len(enc.row_q) and int(enc.row_q.max()) >= len(entries):
+    if len(folds) != first[-1] or [str(q) for q in enc.qid] != [e["id"] for e in entries] \
+            or len(enc) and (enc.row_passage >= first[enc.row_q + 1] - first[enc.row_q]).any():
         raise SystemExit(f"error: {folds_path} has {len(folds)} passages but {processed_dir}/train.json has "
                          f"{first[-1]} and {features_dir}/train.enc.npz encodes {len(enc)} rows of "
                          f"{int(enc.row_q.max()) + 1 if len(enc) else 0} questions; rerun make qa-folds qa-encode")
