@@ -223,10 +223,11 @@ def test_evaluate_warns_when_training_gold_queries_select_no_row(capsys):
 
     from kexue.nl2sql.evaluate import _check_execution_rule
     from kexue.nl2sql.sql import Executor
+    from kexue.nl2sql.stages import _Dispatch
     sql = lambda value: {"sel": [0], "agg": [4], "cond_conn_op": 0, "conds": [[0, 2, value]]}
     questions = [{"table_id": "t1", "question": "长沙市有几个", "sql": sql("长沙市")},
                  {"table_id": "t1", "question": "上海市有几个", "sql": sql("上海市")}]     # no such row
-    scorer = SimpleNamespace(questions=questions, executors={"train": (Executor({"t1": TABLE}), {"t1"})})
+    scorer = SimpleNamespace(questions=questions, executor=_Dispatch({"train": (Executor({"t1": TABLE}), {"t1"})}))
     _check_execution_rule(scorer, [0])
     assert capsys.readouterr().out == ""
     _check_execution_rule(scorer, [0, 1])

@@ -156,10 +156,10 @@ def decode_one(prob: dict, i: int, n_q: int, n_h: int, q_spans, question: str, t
             _, col, op = pairs[0]
         if g.cells and snap is not None and op == 2 and text[col] and snap.fits(table_id, col, value) is False:
             col = next((c for _, c, o in pairs if o == 2 and text[c] and snap.fits(table_id, c, value)), col)
-        if g.numbers:                   # the characters after the span: a unit (万, 亿) or 年
-            value = (value, question[q_spans[end][1]:q_spans[end][1] + 1])
-        ranked.append((pairs, value))
-        cond = [col, op, _value(snap, table_id, col, op, value, types)]
+        # the character after the span, for reading a number (a unit, 万 or 亿, or 年); None: not read
+        after = question[q_spans[end][1]:q_spans[end][1] + 1] if g.numbers else None
+        ranked.append((pairs, value, after))
+        cond = [col, op, _value(snap, table_id, col, op, value, types, after)]
         if cond not in conds:
             conds.append(cond)
         t = end + 1
@@ -173,10 +173,9 @@ def decode_one(prob: dict, i: int, n_q: int, n_h: int, q_spans, question: str, t
     return sql
 
 
-def _value(snap, table_id, col, op, value, types):
+def _value(snap, table_id, col, op, value, types, after=None):
     """The condition's value: snapped to a cell (== on a text column); read as a number on a real column when
-    `value` is (span text, the character after it), as decode_one passes it with guide.numbers."""
-    value, after = value if isinstance(value, tuple) else (value, None)
+    `after` (the character after the span, guide.numbers) is given."""
     if types[col] == "text":
         return snap(table_id, col, value) if snap is not None and op == 2 else value
     if after is None:
@@ -245,12 +244,12 @@ def _alternatives(conds, ranked, snap, table_id, types) -> list[list]:
     """The conditions with one changed, the smallest loss of log-probability first: a condition's next
     (column, operator) pairs among its four likeliest."""
     out = []
-    for k, (pairs, value) in enumerate(ranked):
+    for k, (pairs, value, after) in enumerate(ranked):
         now = next((s for s, c, o in pairs if [c, o] == conds[k][:2]), pairs[0][0])
         for s, c, o in pairs[:4]:
             if [c, o] != conds[k][:2]:
                 alt = [list(x) for x in conds]
-                alt[k] = [c, o, _value(snap, table_id, c, o, value, types)]
+                alt[k] = [c, o, _value(snap, table_id, c, o, value, types, after)]
                 out.append((now - s, k, alt))
     return [alt for *_, alt in sorted(out, key=lambda x: x[:2])]
 

@@ -62,8 +62,7 @@ def _check_execution_rule(scorer, train_rows) -> None:
     """decode.execution assumes a gold query's conditions select some row; say so when training questions of
     this data select none (the generated sample did, before its ANDs were drawn from one row)."""
     from .decode import selects_rows
-    from .stages import _Dispatch
-    executor = _Dispatch(scorer.executors)
+    executor = scorer.executor
     qs = [scorer.questions[i] for i in train_rows]
     qs = [q for q in qs if executor.can_execute(q["table_id"])]
     empty = [q for q in qs if not selects_rows(executor, q["sql"], q["table_id"])]

@@ -25,9 +25,9 @@ class Scorer:
 
     def __init__(self, decode_cfg: dict, questions, tables, encoded, executors: dict, values: dict):
         self.questions, self.tables, self.encoded = questions, tables, encoded
-        self.executors, self.value_compare = executors, decode_cfg.get("value_compare", "exact")
+        self.executor, self.value_compare = _Dispatch(executors), decode_cfg.get("value_compare", "exact")
         self.snap = snapper(decode_cfg, tables, values)
-        self.guide = guide(decode_cfg, _Dispatch(executors))
+        self.guide = guide(decode_cfg, self.executor)
 
     def decode(self, rows, prob) -> list[dict]:
         from .decode import decode
@@ -41,7 +41,7 @@ class Scorer:
         from . import metrics
         gold = [self.questions[i]["sql"] for i in rows]
         table_ids = [self.questions[i]["table_id"] for i in rows]
-        report = metrics.evaluate(gold, pred, table_ids, executor=_Dispatch(self.executors),
+        report = metrics.evaluate(gold, pred, table_ids, executor=self.executor,
                                   value_compare=self.value_compare)
         comp = report.get("components") or {k: report[k] for k in ("sel", "agg", "conn", "cond_col", "cond_op",
                                                                      "cond_val") if k in report}
