@@ -110,7 +110,8 @@ $(QA_INT)/ensemble.trained: $(QA_INT)/ensemble.params.json $(QA_MEMBER_RUNS) $(Q
 $(QA_INT)/submit.choice: FORCE
 	@$(call var_stamp,$@,$(QA_SUBMIT))
 QA_CHOSEN = $(QA_INT)/$(QA_SUBMIT).run $(QA_INT)/submit.choice $(QA_INT)/decode.json $(QA_FEAT)/manifest.json
-$(QA_INT)/evaluate.done: $(QA_CHOSEN) $(QA_CODE)/evaluate.json
+$(QA_PROC)/sources.json: $(QA_INT)/preprocess.done ;
+$(QA_INT)/evaluate.done: $(QA_CHOSEN) $(QA_PROC)/sources.json $(QA_CODE)/evaluate.json
 	@$(STAMP) $(PY) $(QA_PIPE)/evaluate.py --run $< $(QA_RUN_ARGS)
 	@touch $@
 $(QA_INT)/predict.done: $(QA_CHOSEN) $(QA_CODE)/predict.json

@@ -2,6 +2,7 @@
 seed averaging, no-op reruns, decode-only reruns, compare), the competition layout in data/raw/qa/ with a
 user's word2vec file, the shared WebQA split, and the stage functions on their own."""
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -126,6 +127,32 @@ def test_competition_layout_and_a_users_word_vectors(tmp_path):
     features = json.loads((tmp_path / "data" / "features" / "qa" / "manifest.json").read_text())
     assert features["rows"] == {"train": 90, "test": 24}
     assert make(tmp_path, "qa-encode", "qa-folds", f"data.raw_dir={raw}", f"QA_W2V={vec}", "folds.k=3").strip() == ""
+
+
+def test_held_out_questions_are_scored_per_training_file(tmp_path):
+    """Several training files (data/raw/qa/train*.json): preprocess records each question's file, and evaluate's
+    per-source scores are each file's questions scored alone."""
+    from kexue.qa import evaluate, sample
+    from kexue.qa.stages import score_answers
+    raw = tmp_path / "raw"
+    sample.generate(raw, seed=5, n_train=20, n_test=4, n_passages=2)
+    entries = json.loads((raw / "train.json").read_text(encoding="utf-8"))
+    (raw / "train.json").unlink()
+    for name, part in (("train_web.json", entries[:12]), ("train_law.json", entries[12:])):
+        (raw / name).write_text(json.dumps(part, ensure_ascii=False), encoding="utf-8")
+    make(tmp_path, "qa-preprocess", f"data.raw_dir={raw}")
+    sources = evaluate.read_sources(tmp_path / "data" / "processed" / "qa")
+    assert {q: Path(f).name for q, f in sources.items()} == \
+        {**{e["id"]: "train_law.json" for e in entries[12:]}, **{e["id"]: "train_web.json" for e in entries[:12]}}
+
+    gold = {e["id"]: {"standard": "甲", "alternatives": ["甲"]} for e in entries}
+    answers = {e["id"]: ("甲" if i < 12 else "乙") for i, e in enumerate(entries)}   # the first file all right
+    by = evaluate.scores_by_source(answers, gold, sources)
+    assert [Path(f).name for f in by] == ["train_law.json", "train_web.json"]    # sorted by glob, as read
+    law, web = (by[f] for f in by)
+    assert web["score"] == 1.0 and web["n"] == 12 and law["score"] == 0.0 and law["n"] == 8
+    assert score_answers(answers, gold)["score"] == pytest.approx(12 / 20)
+    assert evaluate.scores_by_source(answers, gold, {q: "one.json" for q in answers}) == {}
 
 
 @pytest.mark.shared

@@ -1,7 +1,8 @@
 """The reading-comprehension evaluate stage (pipelines/qa/evaluate.py): a run's OOF probabilities decoded with the
-decode config (and with voting switched the other way), and its test probabilities when the test gold exists:
-eval.json and oof_predictions.jsonl in the run folder. No training or ensemble code imports this module, so
-editing it reruns evaluate alone (and predict/submit, which read a run's test set with _test_set)."""
+decode config (and with voting switched the other way), per training file when there are several, and its test
+probabilities when the test gold exists: eval.json and oof_predictions.jsonl in the run folder. No training or
+ensemble code imports this module, so editing it reruns evaluate alone (and predict/submit, which read a run's test
+set with _test_set)."""
 from __future__ import annotations
 
 import json
@@ -41,6 +42,27 @@ def _test_set(processed_dir, features_dir, run_dir):
     return entries, enc, prob
 
 
+def read_sources(processed_dir) -> dict:
+    """{question id: its training file} from preprocess's sources.json ({} for a folder that predates it)."""
+    path = Path(processed_dir) / "sources.json"
+    if not path.exists():
+        return {}
+    s = io.read_json(path)
+    return {qid: s["files"][i] for qid, i in s["train"].items()}
+
+
+def scores_by_source(answers: dict, gold: dict, sources: dict) -> dict:
+    """{training file: score_answers of its answered questions}, in the files' order, when the questions come
+    from more than one file ({} otherwise): what each source's held-out questions score, which the one overall
+    number hides (a legal corpus and web snippets are not equally hard)."""
+    present = {sources.get(q, "?") for q in answers}
+    names = [n for n in dict.fromkeys([*sources.values(), "?"]) if n in present]
+    if len(names) < 2:
+        return {}
+    return {name: score_answers({q: a for q, a in answers.items() if sources.get(q, "?") == name}, gold)
+            for name in names}
+
+
 def evaluate(run_dir, inputs: dict) -> dict:
     """Decode the run's OOF probabilities with the decode config (and with voting switched the other way), and
     the test probabilities when the test gold exists: eval.json and oof_predictions.jsonl in the run folder."""
@@ -54,6 +76,8 @@ def evaluate(run_dir, inputs: dict) -> dict:
     report = {"decode": decode_cfg, "cv": score_answers(answers, scorer.gold),
               "cv_voting" if not voting else "cv_no_voting":
                   score_answers(scorer.decode(scored, cv.take(oof, scored), voting=not voting), scorer.gold)}
+    sources = read_sources(processed_dir)
+    report["cv_by_source"] = scores_by_source(answers, scorer.gold, sources)
     from . import metric
     lines = []
     for e in scorer.entries:
@@ -63,12 +87,16 @@ def evaluate(run_dir, inputs: dict) -> dict:
             lines.append(json.dumps({"id": e["id"], "question": e["question"], "pred": answers[e["id"]],
                                      "gold": metric.accepted(g) if g else None,
                                      "correct": row["correct"] if row else None,
-                                     "f1": round(row["f1"], 4) if row else None}, ensure_ascii=False))
+                                     "f1": round(row["f1"], 4) if row else None,
+                                     **({"source": sources[e["id"]]} if e["id"] in sources else {})},
+                                    ensure_ascii=False))
     io.write_text(run_dir / "oof_predictions.jsonl", "\n".join(lines) + "\n")
     say(f"{run_dir.name}: cross-validation (OOF, decode threshold {decode_cfg['threshold']}, max length "
         f"{decode_cfg['max_answer_len']}): voting {'on' if voting else 'off'}: {_line(report['cv'])}")
     other = report.get("cv_no_voting") or report.get("cv_voting")
     say(f"{run_dir.name}: cross-validation, voting {'off' if voting else 'on'}: {_line(other)}")
+    for name, r in report["cv_by_source"].items():
+        say(f"{run_dir.name}:   {Path(name).name}: {_line(r)}")
     gold = io.read_json(Path(processed_dir) / "gold.json")
     if gold:
         entries, enc, prob = _test_set(processed_dir, inputs["features"], run_dir)

@@ -113,7 +113,8 @@ def _compact(obj) -> str:
 # ---------------------------------------------------------------- 1. preprocess
 
 def preprocess(cfg: dict, out_dir, source: str = "auto") -> dict:
-    """Validated entries: <out>/train.json, test.json, gold.json (the test gold, {} when there is none)."""
+    """Validated entries: <out>/train.json, test.json, gold.json (the test gold, {} when there is none), and
+    sources.json ({"files": [training file paths], "train": {question id: index in files}})."""
     out_dir = Path(out_dir)
     kind, files = source_files(cfg, source)
     if kind == "sample":
@@ -123,14 +124,15 @@ def preprocess(cfg: dict, out_dir, source: str = "auto") -> dict:
     for path in _paths(files):
         if not Path(path).exists():
             raise SystemExit(f"error: {path} not found")
-    train, first = [], {}
-    for spec in files["train"]:
+    train, origin = [], {}          # origin: question id -> index of its training file
+    for i, spec in enumerate(files["train"]):
         entries = read_source(spec, True, cfg.get("on_truncated", "error"))
         for e in entries:
-            if e["id"] in first:
-                raise SystemExit(f"error: {spec['path']}: id {e['id']!r} is also in {first[e['id']]}; ids must be "
-                                 f"unique over the training files")
-            first[e["id"]] = spec["path"]
+            if e["id"] in origin:
+                raise SystemExit(f"error: {spec['path']}: id {e['id']!r} is also in "
+                                 f"{files['train'][origin[e['id']]]['path']}; ids must be unique over the training "
+                                 f"files")
+            origin[e["id"]] = i
         train += entries
         say(f"train: {len(entries)} questions, {sum(len(e['passages']) for e in entries)} passages ({spec['path']})")
     test = list(read_source(files["test"], False, cfg.get("on_truncated", "error"))) if files["test"] else []
@@ -158,6 +160,10 @@ def preprocess(cfg: dict, out_dir, source: str = "auto") -> dict:
     texts = {"train.json": _compact(train), "test.json": _compact(test), "gold.json": _compact(gold)}
     for name, text in texts.items():
         io.write_text_if_changed(out_dir / name, text)
+    # which file each training question came from: evaluate scores the held-out questions per source. Apart from
+    # the fingerprint, so that renaming a file does not redo word2vec, encoding and training.
+    io.write_text_if_changed(out_dir / "sources.json", _compact(
+        {"files": [spec["path"] for spec in files["train"]], "train": {e["id"]: origin[e["id"]] for e in train}}))
     counts = {"train_questions": len(train), "train_passages": sum(len(e["passages"]) for e in train),
               "train_with_answer": sum(any(p.get("answer") for p in e["passages"]) for e in train),
               "test_questions": len(test), "test_passages": sum(len(e["passages"]) for e in test),
