@@ -95,8 +95,9 @@ def evaluate(run_dir, inputs: dict) -> dict:
         f"{decode_cfg['max_answer_len']}): voting {'on' if voting else 'off'}: {_line(report['cv'])}")
     other = report.get("cv_no_voting") or report.get("cv_voting")
     say(f"{run_dir.name}: cross-validation, voting {'off' if voting else 'on'}: {_line(other)}")
-    for name, r in report["cv_by_source"].items():
-        say(f"{run_dir.name}:   {Path(name).name}: {_line(r)}")
+    short = [Path(name).name for name in report["cv_by_source"]]
+    for name, r in report["cv_by_source"].items():      # the file name, or the path where two names are alike
+        say(f"{run_dir.name}:   {Path(name).name if short.count(Path(name).name) == 1 else name}: {_line(r)}")
     gold = io.read_json(Path(processed_dir) / "gold.json")
     if gold:
         entries, enc, prob = _test_set(processed_dir, inputs["features"], run_dir)
