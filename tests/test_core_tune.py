@@ -97,6 +97,35 @@ def test_int_float_and_choice_suggestions():
     assert tune.suggest(trial, "c", {"choices": ["balanced", None]}) in ("balanced", None)
 
 
+def test_a_default_queued_twice_by_racing_workers_runs_once(tmp_path):
+    """Two workers that both found no default queued it twice (the interleaving the PostgreSQL test hit once):
+    the later copy is dropped before any worker pops it; a copy some worker has already started is left alone."""
+    import optuna
+    from optuna.trial import TrialState
+    storage = f"sqlite:///{tmp_path / 'race.db'}"
+    study = optuna.create_study(study_name="race", storage=storage)
+    other = optuna.load_study(study_name="race", storage=storage)        # the second worker's handle
+    for handle in (study, other):
+        handle.enqueue_trial({"x": 1.0}, user_attrs={"default": True})
+    assert tune.drop_duplicate_defaults(other) == [1]
+    assert tune.drop_duplicate_defaults(study) == []
+    t0, t1 = study.get_trials(deepcopy=False)
+    assert t0.state == TrialState.WAITING and t0.user_attrs["default"] is True
+    assert t1.state == TrialState.FAIL and t1.user_attrs == {"default": False, "duplicate_of": 0}
+    assert tune.ensure_default(study, {"x": 1.0}) is False               # the waiting one still counts
+    study.optimize(lambda t: t.suggest_float("x", 0, 2), n_trials=2)
+    assert sum(bool(t.user_attrs.get("default")) for t in study.trials) == 1
+    # a duplicate already running (popped by a worker) is never failed under that worker
+    racing = optuna.create_study(study_name="racing", storage=storage)
+    for _ in range(2):
+        racing.enqueue_trial({"x": 1.0}, user_attrs={"default": True})
+    started = racing.ask()                                                 # pops trial 0
+    racing._storage.set_trial_state_values(racing.get_trials(deepcopy=False)[1]._trial_id, TrialState.RUNNING)
+    assert tune.drop_duplicate_defaults(racing) == []
+    assert [t.state for t in racing.get_trials(deepcopy=False)] == [TrialState.RUNNING] * 2
+    racing.tell(started, 1.0)
+
+
 # ---------------------------------------------------------------- a study
 
 def test_trials_are_runs_and_the_holdout_stays_out_of_the_choice(tmp_path, capsys):

@@ -168,10 +168,11 @@ def open_study(storage_url: str, name: str, pruner: str, startup: int, seed: int
                                      engine_kwargs={"connect_args": {"timeout": 60}}
                                      if storage_url.startswith("sqlite") else {})
             break
-        except sqlalchemy.exc.IntegrityError:
-            # workers started together on an empty database race to create Optuna's tables: the loser finds
-            # them made a moment later
-            if attempt == 5:
+        except (sqlalchemy.exc.IntegrityError, sqlalchemy.exc.ProgrammingError) as e:
+            # workers started together on an empty database race to create Optuna's tables (a duplicate row,
+            # or on PostgreSQL "relation ... already exists"): the loser finds them made a moment later
+            lost_race = isinstance(e, sqlalchemy.exc.IntegrityError) or "already exists" in str(e.orig)
+            if attempt == 5 or not lost_race:
                 raise
             time.sleep(0.5 + random.random() * (attempt + 1))
         except sqlalchemy.exc.OperationalError as e:
@@ -229,7 +230,27 @@ def ensure_default(study, values: dict) -> bool:
     if any(t.user_attrs.get("default") for t in study.get_trials(deepcopy=False, states=live)):
         return False
     study.enqueue_trial(values, user_attrs={"default": True})
+    drop_duplicate_defaults(study)
     return True
+
+
+def drop_duplicate_defaults(study) -> list[int]:
+    """Two workers starting together can both find no default and both queue it (the check and the enqueue are
+    two statements). The lowest-numbered live default is the default; every later one still waiting is claimed
+    with Optuna's atomic WAITING -> RUNNING step (so a trial another worker has started is never touched) and
+    failed, marked as the duplicate it was. Returns the numbers dropped."""
+    from optuna.trial import TrialState
+    live = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING, TrialState.WAITING)
+    defaults = sorted((t for t in study.get_trials(deepcopy=False, states=live) if t.user_attrs.get("default")),
+                      key=lambda t: t.number)
+    storage, dropped = study._storage, []
+    for t in defaults[1:]:
+        if t.state == TrialState.WAITING and storage.set_trial_state_values(t._trial_id, state=TrialState.RUNNING):
+            storage.set_trial_user_attr(t._trial_id, "default", False)
+            storage.set_trial_user_attr(t._trial_id, "duplicate_of", defaults[0].number)
+            storage.set_trial_state_values(t._trial_id, state=TrialState.FAIL)
+            dropped.append(t.number)
+    return dropped
 
 
 def finished(study) -> int:
