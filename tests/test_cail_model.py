@@ -1,10 +1,13 @@
 """CAIL2019 tagger: shapes, padding invariance, the probability scale of each loss, learning a tiny task."""
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from kexue.core.tfquiet import import_keras
 
 keras = import_keras()
+ROOT = Path(__file__).resolve().parents[1]
 
 TINY = {"dim": 16, "kernel_size": 3, "dilations": [1, 2, 1], "dropout": 0.0, "gate_dropout": 0.0,
         "head_dropout": 0.0, "lr": 0.01, "ema": 0, "loss": "zlpr"}
@@ -86,6 +89,26 @@ def test_warmup_ramps_the_rate_from_zero_over_its_share_of_the_run_then_holds_it
     assert learning_rate({"lr": 0.003, "warmup": 0.1}) == 0.003          # steps unknown (a model built to predict)
     model = build_tagger(30, 5, {**TINY, "warmup": 0.1, "steps": 200})
     np.testing.assert_allclose(float(model.optimizer.learning_rate), 0.0, atol=1e-12)   # step 0 of the ramp
+
+
+def test_lr_drop_lowers_the_rate_at_a_fixed_share_of_the_steps():
+    """`lr_drop_at: 0.5` of a 200-step run drops the rate tenfold at step 100 (after the same warm-up as without
+    it); the DGCNN reader's optimizer gets that schedule; an impossible share stops at resolve time."""
+    from kexue.core import config
+    from kexue.core.keras_fit import learning_rate
+    from kexue.qa.model import make_optimizer
+    schedule = learning_rate({"lr": 0.003, "warmup": 0.1, "steps": 200, "lr_drop_at": 0.5, "lr_drop_factor": 0.1})
+    rates = np.array([float(schedule(i)) for i in range(200)])
+    plain = learning_rate({"lr": 0.003, "warmup": 0.1, "steps": 200})
+    np.testing.assert_allclose(rates[:100], [float(plain(i)) for i in range(100)], rtol=1e-6)
+    np.testing.assert_allclose(rates[100:], 0.0003, rtol=1e-5)
+    no_warmup = learning_rate({"lr": 0.001, "steps": 40, "lr_drop_at": 0.75, "lr_drop_factor": 0.5})
+    assert [round(float(no_warmup(i)), 7) for i in (0, 29, 30, 39)] == [0.001, 0.001, 0.0005, 0.0005]
+    assert learning_rate({"lr": 0.001, "lr_drop_at": 0.75}) == 0.001     # steps unknown (a model built to predict)
+    opt = make_optimizer({"lr": 0.001, "steps": 40, "lr_drop_at": 0.75, "lr_drop_factor": 0.5, "ema": None})
+    np.testing.assert_allclose([float(opt._learning_rate(i)) for i in (29, 30)], [0.001, 0.0005], rtol=1e-6)
+    with pytest.raises(config.ConfigError, match=r"lr_drop_at = 1.5 .*expected null or a number > 0 and < 1"):
+        config.resolve(ROOT / "configs" / "qa" / "dgcnn.yaml", ["lr_drop_at=1.5"])
 
 
 def test_min_steps_gives_a_small_domain_more_epochs_not_fewer_updates(tmp_path):

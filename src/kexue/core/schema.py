@@ -91,6 +91,7 @@ RULES: dict[str, Check] = {
     "seed": integer(), "*.seed": integer(),
     "epochs": integer(0), "epochs_*": integer(0), "*.epochs": integer(1),
     "lr": number(0, lo_open=True), "lr_*": number(0, lo_open=True),
+    "lr_drop_at": NULL | number(0, 1, lo_open=True, hi_open=True), "lr_drop_factor": number(0, 1, lo_open=True),
     "batch_size": POSITIVE, "predict_batch_size": POSITIVE, "steps_per_epoch": NULL | POSITIVE,
     "dropout": SHARE, "*_dropout": SHARE,
     "selection": one_of("inner", "last", "outer"),

@@ -25,7 +25,7 @@ keras = import_keras()      # first: the layers and losses import keras, and TF'
 from keras import layers, ops
 
 from ..core.batching import bucketed_dataset, length_batches
-from ..core.keras_fit import FoldModel
+from ..core.keras_fit import FoldModel, learning_rate
 from ..layers import DGC, AttentionPooling1D
 from ..losses import focal_loss
 from .encode import pad_batch
@@ -52,10 +52,11 @@ class DGCNN(keras.Model):
 
 
 def make_optimizer(cfg: dict):
-    """Adam at cfg['lr'] with the weight EMA on when cfg['ema'] (a momentum, resolved by
-    kexue.core.keras_fit.ema_momentum) is set."""
+    """Adam at cfg['lr'] (dropped to lr * lr_drop_factor from the lr_drop_at share of the run's steps on, as
+    the post's second phase: kexue.core.keras_fit.learning_rate) with the weight EMA on when cfg['ema'] (a
+    momentum, resolved by kexue.core.keras_fit.ema_momentum) is set."""
     ema = float(cfg.get("ema") or 0.0)
-    return keras.optimizers.Adam(float(cfg["lr"]), use_ema=ema > 0, ema_momentum=ema or 0.99)
+    return keras.optimizers.Adam(learning_rate(cfg), use_ema=ema > 0, ema_momentum=ema or 0.99)
 
 
 def build_dgcnn(n_chars: int, word_matrix: np.ndarray, cfg: dict) -> DGCNN:
