@@ -80,7 +80,7 @@ def learning_rate(params: dict):
     if steps <= 0 or (share <= 0 and not drop_at):
         return lr
     warmup_steps = max(1, int(steps * share)) if share > 0 else 0
-    if not drop_at:
+    if not drop_at:         # warm-up alone: Keras' CosineDecay, the schedule every run without a drop trained with
         import keras
         return keras.optimizers.schedules.CosineDecay(0.0, decay_steps=steps, warmup_target=lr,
                                                       warmup_steps=warmup_steps, alpha=1.0)

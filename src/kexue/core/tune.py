@@ -222,12 +222,18 @@ def recover_dead_trials(study) -> list[int]:
     return out
 
 
+def _live_defaults(study) -> list:
+    """The trials holding the default's values that are complete, pruned, running or waiting, by number."""
+    from optuna.trial import TrialState
+    live = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING, TrialState.WAITING)
+    return sorted((t for t in study.get_trials(deepcopy=False, states=live) if t.user_attrs.get("default")),
+                  key=lambda t: t.number)
+
+
 def ensure_default(study, values: dict) -> bool:
     """Trial 0's values queued again when no trial holding them is complete, pruned, running or waiting (a first
     trial that crashed or was interrupted): the honest comparison needs the default. True when queued."""
-    from optuna.trial import TrialState
-    live = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING, TrialState.WAITING)
-    if any(t.user_attrs.get("default") for t in study.get_trials(deepcopy=False, states=live)):
+    if _live_defaults(study):
         return False
     study.enqueue_trial(values, user_attrs={"default": True})
     drop_duplicate_defaults(study)
@@ -240,9 +246,7 @@ def drop_duplicate_defaults(study) -> list[int]:
     with Optuna's atomic WAITING -> RUNNING step (so a trial another worker has started is never touched) and
     failed, marked as the duplicate it was. Returns the numbers dropped."""
     from optuna.trial import TrialState
-    live = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING, TrialState.WAITING)
-    defaults = sorted((t for t in study.get_trials(deepcopy=False, states=live) if t.user_attrs.get("default")),
-                      key=lambda t: t.number)
+    defaults = _live_defaults(study)
     storage, dropped = study._storage, []
     for t in defaults[1:]:
         if t.state == TrialState.WAITING and storage.set_trial_state_values(t._trial_id, state=TrialState.RUNNING):
