@@ -78,3 +78,41 @@ def test_write_blend_is_a_run_of_its_own(tmp_path):
     again, _ = cv.write_blend(root, {"name": "avg"}, found, cvs, oof, test, score(np.arange(4), oof, None),
                               [1.0, 1.0], headline="exact")
     assert again.id == blend.id
+
+
+def test_average_blend_logs_its_gain_over_its_members(tmp_path):
+    # two members each wrong, with little confidence, on different rows: their average is right everywhere
+    y = np.array([1, 1, 1, 1, 0, 0, 0, 0])
+    right = np.where(y == 1, 0.9, 0.1)
+    wrong = np.where(y == 1, 0.4, 0.6)
+    # keyed by seed // 10: a fold adds its index to the run seed
+    table = {1: np.where(np.arange(8) < 2, wrong, right), 2: np.where(np.arange(8) >= 6, wrong, right)}
+
+    class Fixed:
+        def __init__(self, params, workdir, seed, classes):
+            self.seed = seed // 10
+
+        def fit(self, *args):
+            return {}
+
+        def predict(self, x):
+            return table[self.seed][np.asarray(x) % 8][:, None].astype(np.float32)
+
+    accuracy = lambda yy, p, classes: {"accuracy": float(np.mean((p[:, 0] > 0.5) == yy))}
+    data = cv.CVData(x=np.arange(8), y=y, folds=np.array([0, 1] * 4), x_test=np.arange(8, 10), classes=None,
+                     score=accuracy, headline="accuracy")
+    root = tmp_path / "runs" / "demo"
+    ids = []
+    for seed in (10, 20):
+        run = runlog.Run.create(root, {"name": "fixed", "seed": seed}, "data", "folds")
+        assert cv.run_cv(run, data, Fixed)["score"] == 0.75
+        ids.append(run.id)
+    result = cv.average_blend(root, {"name": "avg"}, ids, data, lambda r: "")
+    assert result["score"] == 1.0
+    assert result["gain"] == {"best_member": ids[0], "over_best_member": 0.25, "over_members_mean": 0.25}
+    log = (root / result["run_id"] / "log.txt").read_text()
+    assert f"ensemble 1.0000: +0.2500 against its best member ({ids[0]}), +0.2500 against its members' mean" in log
+    # an average no better than its best member says so
+    worse = cv.members_gain(0.7, {"a": 0.75, "b": 0.65})
+    assert worse["best_member"] == "a" and np.isclose(worse["over_best_member"], -0.05)
+    assert np.isclose(worse["over_members_mean"], 0.0)

@@ -354,10 +354,23 @@ def average_blend(runs_dir, params: dict, member_runs: list[str], data: CVData, 
     report = score(scored, take(oof, scored))
     fold_scores = [score(rows, take(oof, rows))[data.headline]
                    for rows in (np.flatnonzero(data.folds == k) for k in range(data.n_folds))]
+    gain = members_gain(report[data.headline], {m.id: c["score"] for m, c in zip(members, cvs)})
     run, result = write_blend(runs_dir, params, members, cvs, oof, test, report, fold_scores, data.classes,
-                              data.headline)
+                              data.headline, extra={"gain": gain})
     run.log(f"ensemble of {len(members)}: score {result['score']:.4f} ({describe(report)}) -> {run.dir}")
+    if len(members) > 1:
+        run.log(f"ensemble {result['score']:.4f}: {gain['over_best_member']:+.4f} against its best member "
+                f"({gain['best_member']}), {gain['over_members_mean']:+.4f} against its members' mean"
+                + ("" if gain["over_best_member"] > 0 else "; it does not beat its best member"))
     return result
+
+
+def members_gain(score: float, member_scores: dict) -> dict:
+    """What a plain average buys (seed bags and fold averaging included): its OOF score against its best member's
+    and against the members' mean (a member picked at random). Nothing is fitted, so all three are honest."""
+    best = max(member_scores, key=member_scores.get)
+    return {"best_member": best, "over_best_member": float(score - member_scores[best]),
+            "over_members_mean": float(score - np.mean(list(member_scores.values())))}
 
 
 def run_cv(run: Run, data: CVData, make_model: Callable, **kw) -> dict:
