@@ -112,7 +112,7 @@ def test_average_blend_logs_its_gain_over_its_members(tmp_path):
     assert result["gain"] == {"best_member": ids[0], "over_best_member": 0.25, "over_members_mean": 0.25}
     log = (root / result["run_id"] / "log.txt").read_text()
     assert f"ensemble 1.0000: +0.2500 against its best member ({ids[0]}), +0.2500 against its members' mean" in log
-    # an average no better than its best member says so
+    # the gain of an average below its best member is negative (the log then says it does not beat it)
     worse = cv.members_gain(0.7, {"a": 0.75, "b": 0.65})
     assert worse["best_member"] == "a" and np.isclose(worse["over_best_member"], -0.05)
     assert np.isclose(worse["over_members_mean"], 0.0)
