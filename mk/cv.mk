@@ -3,7 +3,8 @@
 # A stage reruns exactly when a file it reads changed in content: its data (manifests keep their mtime when
 # their content does), its resolved config (rewritten only when a value changes), and its code: the stamp
 # <interim>/code/<stage>.json lists the kexue modules and the pipeline script the stage imported, with their
-# hashes (kexue.core.codestamp). Run a stage's command with $(STAMP) in front so it records into its stamp.
+# code hashes (kexue.core.codestamp: comments and docstrings do not count). Run a stage's command with
+# $(STAMP) in front so it records into its stamp.
 
 # the stamp of the target being made: <dir>/code/<target name without its extension>.json
 code_stamp = $(dir $(1))code/$(basename $(notdir $(1))).json

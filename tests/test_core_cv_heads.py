@@ -1,6 +1,8 @@
-"""The core CV loop with multi-head (dict) predictions and always-train rows (fold -1)."""
+"""The core CV loop with multi-head (dict) predictions and always-train rows (fold -1), and the blends written
+from its runs (kexue.core.blend)."""
 import numpy as np
 
+from kexue.core import blend as blends
 from kexue.core import cv, io, runlog
 
 
@@ -61,8 +63,8 @@ def test_write_blend_is_a_run_of_its_own(tmp_path):
     found, cvs = runlog.load_members(root, [m.id for m in members])
     oof = cv.mean_pred([cv.load_pred(m.dir, "oof") for m in found])
     test = cv.mean_pred([cv.load_pred(m.dir, "test") for m in found])
-    blend, result = cv.write_blend(root, {"name": "avg"}, found, cvs, oof, test, score(np.arange(4), oof, None),
-                                   [1.0, 1.0], headline="exact", extra={"weights": {members[0].id: 0.5}},
+    blend, result = blends.write_blend(root, {"name": "avg"}, found, cvs, oof, test, score(np.arange(4), oof, None),
+                                       [1.0, 1.0], headline="exact", extra={"weights": {members[0].id: 0.5}},
                                    side_files={"decision.json": {"offset": 0.1}})
     assert blend.id not in {m.id for m in members}
     assert blend.params == {"name": "avg", "members": [m.id for m in members]}
@@ -75,8 +77,8 @@ def test_write_blend_is_a_run_of_its_own(tmp_path):
     assert f"member {members[0].id}: OOF exact 1.0000, weight 0.5" in log
     assert f"member {members[1].id}: OOF exact 1.0000\n" in log
     # the same members and params give the same run id: a rerun overwrites instead of adding a run
-    again, _ = cv.write_blend(root, {"name": "avg"}, found, cvs, oof, test, score(np.arange(4), oof, None),
-                              [1.0, 1.0], headline="exact")
+    again, _ = blends.write_blend(root, {"name": "avg"}, found, cvs, oof, test, score(np.arange(4), oof, None),
+                                  [1.0, 1.0], headline="exact")
     assert again.id == blend.id
 
 
@@ -107,12 +109,12 @@ def test_average_blend_logs_its_gain_over_its_members(tmp_path):
         run = runlog.Run.create(root, {"name": "fixed", "seed": seed}, "data", "folds")
         assert cv.run_cv(run, data, Fixed)["score"] == 0.75
         ids.append(run.id)
-    result = cv.average_blend(root, {"name": "avg"}, ids, data, lambda r: "")
+    result = blends.average_blend(root, {"name": "avg"}, ids, data, lambda r: "")
     assert result["score"] == 1.0
     assert result["gain"] == {"best_member": ids[0], "over_best_member": 0.25, "over_members_mean": 0.25}
     log = (root / result["run_id"] / "log.txt").read_text()
     assert f"ensemble 1.0000: +0.2500 against its best member ({ids[0]}), +0.2500 against its members' mean" in log
     # the gain of an average below its best member is negative (the log then says it does not beat it)
-    worse = cv.members_gain(0.7, {"a": 0.75, "b": 0.65})
+    worse = blends.members_gain(0.7, {"a": 0.75, "b": 0.65})
     assert worse["best_member"] == "a" and np.isclose(worse["over_best_member"], -0.05)
     assert np.isclose(worse["over_members_mean"], 0.0)

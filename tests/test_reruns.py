@@ -17,7 +17,7 @@ TINY = ["data.sample.n_train=90", "data.sample.n_test=25", "data.folds.n=3", "cn
 FOLD = re.compile(r"(\w+)-\w+\] fold \d of")
 
 
-def edit(repo: Path, rel: str, line: str = "\n# an edit that changes nothing it computes\n") -> None:
+def edit(repo: Path, rel: str, line: str = "\n_EDITED = True   # code, so it counts, though it changes no result\n") -> None:
     with open(repo / rel, "a", encoding="utf-8") as f:
         f.write(line)
 
@@ -50,6 +50,19 @@ def test_editing_plots_retrains_nothing(repo):
     edit(repo, "src/kexue/core/plots.py")
     out = make(repo, "spectra", *TINY)
     assert trained(out) == set() and "[spectra] submission" not in out, out
+
+
+def test_a_comment_or_docstring_edit_reruns_nothing(repo):
+    edit(repo, "src/kexue/spectra/lgbm.py", "\n# a comment on the model\n")
+    path = repo / "src" / "kexue" / "core" / "cv.py"          # every training stage imports it
+    path.write_text(path.read_text().replace('"""The one k-fold loop', '"""The one k-fold loop (docs edited)', 1))
+    assert make(repo, "spectra", *TINY).strip() == ""
+
+
+def test_editing_blend_code_reruns_the_blend_and_retrains_no_member(repo):
+    edit(repo, "src/kexue/core/blend.py")
+    out = make(repo, "spectra", *TINY)
+    assert "blend.py changed" in out and "ensemble" in out and trained(out) == set(), out
 
 
 def test_editing_preprocess_code_re_preprocesses_only(repo):

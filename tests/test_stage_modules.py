@@ -37,7 +37,9 @@ def forbidden(comp: str) -> dict[str, list[str]]:
     models = [f"kexue.{comp}.{m}" for m in MODELS[comp]]
     rules = {
         "prepare": own("stages", "blend", "evaluate") + submit + models + HEAVY,
-        "stages": own("prepare", "blend", "evaluate") + submit + models + ["keras", "tensorflow", "lightgbm"],
+        # training must not load the blend code either: an edit to a blend would retrain every member
+        "stages": own("prepare", "blend", "evaluate") + submit + models + ["keras", "tensorflow", "lightgbm",
+                                                                           "kexue.core.blend", "kexue.core.stack"],
         "blend": own("prepare", "evaluate") + submit + models + ["keras", "tensorflow", "lightgbm"],
         "evaluate": own("prepare") + submit + models + ["keras", "tensorflow", "lightgbm"],
     }

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from ..core import cv, io, multilabel, runlog, stack
+from ..core.blend import write_blend
 from .data import say
 from .stages import cv_data
 
@@ -61,7 +62,7 @@ def blend_runs(params: dict, member_runs: list[str], inputs: dict) -> dict:
              "pick": params.get("pick", "best"), "top": choice.top,
              "best_candidate_cail_score_optimistic": choice.scores[choice.top],
              "bags": {b: r for b, r in bags.items() if len(r) > 1}}
-    run, result = cv.write_blend(
+    run, result = write_blend(
         runs_dir, params, members, cvs, choice.ensemble_proba, predict(tests), report, fold_scores,
         headline="cail_score", extra=extra,
         side_files={"thresholds.json": {"thresholds": [float(t) for t in thresholds], "tags": d.classes,

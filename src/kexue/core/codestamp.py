@@ -14,9 +14,16 @@ two writers keep it honest:
 A stamp that changed is marked stale; the next stage process that records replaces its file list instead of
 adding to it, so a module a stage stopped importing drops out at the rerun. This module imports nothing
 heavy: the check runs on every make call.
+
+What counts as a change: a Python file is hashed on its syntax tree without docstrings (`HASHING`), so editing a
+comment, a docstring, blank lines or line breaks reruns nothing; any change to the code itself does. A file
+Python cannot parse, and any other file, is hashed on its bytes. The tree's printed form can differ between
+Python versions, so a new interpreter may rerun the stages once. Stamps written before this hashing (no
+`hashing` key) are compared on their bytes' hashes and converted in place, without rerunning anything.
 """
 from __future__ import annotations
 
+import ast
 import atexit
 import fcntl
 import hashlib
@@ -28,14 +35,35 @@ from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[3]
+HASHING = "python-ast-1"     # written into every stamp: how its hashes were computed
 _STARTED_NS = time.time_ns()
+_DOCUMENTED = (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)
 
 
-def file_hash(relpath: str) -> str:
+def _code_only(source: bytes) -> bytes:
+    """The syntax tree of a Python source without its docstrings, printed: what the code does, not how it reads."""
+    tree = ast.parse(source)
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if isinstance(node, _DOCUMENTED) and body and isinstance(body[0], ast.Expr) \
+                and isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str):
+            node.body = body[1:] or [ast.Pass()]
+    return ast.dump(tree).encode()
+
+
+def file_hash(relpath: str, raw: bool = False) -> str:
+    """A Python file's code hash (docstrings and comments left out), or the bytes' hash of any other file, of a
+    file that does not parse, or with raw=True (how stamps were hashed before HASHING)."""
     try:
-        return hashlib.sha256((ROOT / relpath).read_bytes()).hexdigest()[:16]
+        content = (ROOT / relpath).read_bytes()
     except FileNotFoundError:
         return "missing"
+    if relpath.endswith(".py") and not raw:
+        try:
+            content = b"python-ast\0" + _code_only(content)
+        except (SyntaxError, ValueError):       # the stage will fail on it anyway; its bytes still say it changed
+            pass
+    return hashlib.sha256(content).hexdigest()[:16]
 
 
 def imported_files() -> list[str]:
@@ -82,10 +110,10 @@ def record(stamp) -> None:
     with _locked(stamp):
         old = _read(stamp)
         mtime = stamp.stat().st_mtime_ns if old is not None else _STARTED_NS
-        keep = {} if old is None or old.get("stale") else old["files"]
+        keep = {} if old is None or old.get("stale") or old.get("hashing") != HASHING else old["files"]
         files = {**{f: file_hash(f) for f in imported_files() if f not in keep}, **keep}
-        if old is None or files != old["files"] or old.get("stale"):
-            _write(stamp, {"files": files}, mtime)
+        if old is None or files != old["files"] or old.get("stale") or old.get("hashing") != HASHING:
+            _write(stamp, {"hashing": HASHING, "files": files}, mtime)
 
 
 def record_at_exit(stamp) -> None:
@@ -108,11 +136,16 @@ def check(directory) -> list[str]:
                 lines.append(f"{stamp.stem}: code stamp unreadable, rerunning")
                 continue
             files = {f: file_hash(f) for f in old["files"]}
-            changed = [f for f in files if files[f] != old["files"][f]]
+            converting = old.get("hashing") != HASHING        # an older stamp holds the hashes of the bytes
+            now = {f: file_hash(f, raw=True) for f in files} if converting else files
+            changed = [f for f in files if now[f] != old["files"][f]]
             if changed:
-                _write(stamp, {"files": files, "stale": True})
+                _write(stamp, {"hashing": HASHING, "files": files, "stale": True})
                 more = f" and {len(changed) - 3} more" if len(changed) > 3 else ""
                 lines.append(f"{stamp.stem}: {', '.join(changed[:3])}{more} changed")
+            elif converting:                              # same code: new hashes, same mtime, nothing reruns
+                _write(stamp, {"hashing": HASHING, "files": files, **({"stale": True} if old.get("stale") else {})},
+                       stamp.stat().st_mtime_ns)
     return lines
 
 

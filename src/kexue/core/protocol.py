@@ -44,7 +44,7 @@ A blend may also provide select_members(params, pointers) -> pointers, to keep t
 What the core gives a competition: config resolution and checks (core.config, core.schema), the data source
 and its generated sample (core.source), folds and inner selection splits (core.folds), the CV loop with
 honest epoch selection, resume and provenance (core.cv, core.keras_fit), run folders and pointers
-(core.runlog), blends (cv.average_blend, core.stack), submission checks (core.submission), compare
+(core.runlog), blends (core.blend, core.stack), submission checks (core.submission), compare
 (core.compare), padded batches and length-bucketed tf.data streams (core.batching).
 `check(module, stage)` says what a module lacks (tests/test_protocol.py runs it on every competition).
 """

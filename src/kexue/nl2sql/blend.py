@@ -3,7 +3,7 @@ run like any other, scored as training scores. No other stage imports this modul
 ensembles alone."""
 from __future__ import annotations
 
-from ..core import cv
+from ..core.blend import average_blend
 from .stages import INPUTS, JSON_INPUTS, cv_data
 
 __all__ = ["INPUTS", "JSON_INPUTS", "blend_runs"]     # kexue.core.protocol; the inputs are those of training
@@ -12,5 +12,5 @@ __all__ = ["INPUTS", "JSON_INPUTS", "blend_runs"]     # kexue.core.protocol; the
 def blend_runs(params: dict, member_runs: list[str], inputs: dict) -> dict:
     """Average the members' head probabilities (OOF and test) into a run like any other."""
     data = cv_data(params, inputs)
-    return cv.average_blend(inputs["runs"], params, member_runs, data,
+    return average_blend(inputs["runs"], params, member_runs, data,
                             lambda r: f"logic-form {r['logic_form_acc']:.4f}", score=data.score)

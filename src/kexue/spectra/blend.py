@@ -7,7 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from ..core import cv, runlog, stack
+from ..core import runlog, stack
+from ..core.blend import write_blend
 from ..core.metrics import classification_report, macro_f1
 from . import data
 
@@ -54,7 +55,7 @@ def blend_runs(params: dict, member_runs: list[str], inputs: dict) -> dict:
              "bags": {b: r for b, r in bags.items() if len(r) > 1}}
     if isinstance(getattr(cands[best], "weights", None), np.ndarray):
         extra["weights"] = dict(zip(names, np.round(cands[best].weights, 4).tolist()))
-    run, result = cv.write_blend(
+    run, result = write_blend(
         runs_dir, params, members, cvs, choice.ensemble_proba, predict(tests), report, fold_scores, classes,
         "macro_f1", extra=extra, side_files={"decision.json": {"offsets": offsets.tolist(), "classes": classes,
                                                                "candidate": choice.best}})
