@@ -127,7 +127,9 @@ def record_at_exit(stamp) -> None:
 
 def check(directory) -> list[str]:
     """Rewrite every stamp under `directory` whose files changed; returns a line per rewritten stamp."""
-    lines = []
+    lines, hashes, raw_hashes = [], {}, {}         # a module is listed in most stamps: parse it once
+    code = lambda f: hashes[f] if f in hashes else hashes.setdefault(f, file_hash(f))
+    raw = lambda f: raw_hashes[f] if f in raw_hashes else raw_hashes.setdefault(f, file_hash(f, raw=True))
     for stamp in sorted(Path(directory).glob("*.json")):
         with _locked(stamp):
             old = _read(stamp)
@@ -135,9 +137,9 @@ def check(directory) -> list[str]:
                 stamp.unlink(missing_ok=True)
                 lines.append(f"{stamp.stem}: code stamp unreadable, rerunning")
                 continue
-            files = {f: file_hash(f) for f in old["files"]}
+            files = {f: code(f) for f in old["files"]}
             converting = old.get("hashing") != HASHING        # an older stamp holds the hashes of the bytes
-            now = {f: file_hash(f, raw=True) for f in files} if converting else files
+            now = {f: raw(f) for f in files} if converting else files
             changed = [f for f in files if now[f] != old["files"][f]]
             if changed:
                 _write(stamp, {"hashing": HASHING, "files": files, "stale": True})
