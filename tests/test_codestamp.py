@@ -106,6 +106,23 @@ def test_an_older_stamp_whose_file_changed_is_stale(root):
     assert json.loads(stamp.read_text())["stale"] is True
 
 
+def test_a_stale_older_stamp_stays_stale(root):
+    stamp = stamp_of(root, {"pkg/mod.py": codestamp.file_hash("pkg/mod.py", raw=True)}, hashing=None)
+    content = json.loads(stamp.read_text())
+    stamp.write_text(json.dumps({**content, "stale": True}))
+    assert codestamp.check(root / "code") == []
+    assert json.loads(stamp.read_text())["stale"] is True
+
+
+def test_record_into_an_older_stamp_keeps_a_change_it_did_not_run(root, monkeypatch):
+    """A stage process recording into an older stamp whose file changed since must not absorb the change."""
+    monkeypatch.setattr(codestamp, "imported_files", lambda: ["pkg/mod.py"])
+    stamp = stamp_of(root, {"pkg/mod.py": codestamp.file_hash("pkg/mod.py", raw=True)}, hashing=None)
+    rewrite(root, "2 * np", "3 * np")
+    codestamp.record(stamp)
+    assert codestamp.check(root / "code") == ["train: pkg/mod.py changed"]
+
+
 def test_record_writes_the_hashing_and_keeps_the_mtime(root, monkeypatch):
     monkeypatch.setattr(codestamp, "imported_files", lambda: ["pkg/mod.py"])
     stamp = stamp_of(root, {"pkg/mod.py": codestamp.file_hash("pkg/mod.py", raw=True)}, hashing=None)

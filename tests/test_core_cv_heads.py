@@ -65,7 +65,7 @@ def test_write_blend_is_a_run_of_its_own(tmp_path):
     test = cv.mean_pred([cv.load_pred(m.dir, "test") for m in found])
     blend, result = blends.write_blend(root, {"name": "avg"}, found, cvs, oof, test, score(np.arange(4), oof, None),
                                        [1.0, 1.0], headline="exact", extra={"weights": {members[0].id: 0.5}},
-                                   side_files={"decision.json": {"offset": 0.1}})
+                                       side_files={"decision.json": {"offset": 0.1}})
     assert blend.id not in {m.id for m in members}
     assert blend.params == {"name": "avg", "members": [m.id for m in members]}
     assert blend.info["data_fingerprint"] == "data" and blend.info["folds_fingerprint"] == "folds"

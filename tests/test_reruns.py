@@ -62,7 +62,7 @@ def test_a_comment_or_docstring_edit_reruns_nothing(repo):
 def test_editing_blend_code_reruns_the_blend_and_retrains_no_member(repo):
     edit(repo, "src/kexue/core/blend.py")
     out = make(repo, "spectra", *TINY)
-    assert "blend.py changed" in out and "ensemble" in out and trained(out) == set(), out
+    assert "blend.py changed" in out and "ensemble OOF" in out and trained(out) == set(), out
 
 
 def test_editing_preprocess_code_re_preprocesses_only(repo):

@@ -110,7 +110,12 @@ def record(stamp) -> None:
     with _locked(stamp):
         old = _read(stamp)
         mtime = stamp.stat().st_mtime_ns if old is not None else _STARTED_NS
-        keep = {} if old is None or old.get("stale") or old.get("hashing") != HASHING else old["files"]
+        if old is None or old.get("stale"):
+            keep = {}
+        elif "hashing" not in old:      # an older stamp: a file whose bytes changed keeps its old hash (stale next)
+            keep = {f: h if file_hash(f, raw=True) != h else file_hash(f) for f, h in old["files"].items()}
+        else:
+            keep = old["files"]
         files = {**{f: file_hash(f) for f in imported_files() if f not in keep}, **keep}
         if old is None or files != old["files"] or old.get("stale") or old.get("hashing") != HASHING:
             _write(stamp, {"hashing": HASHING, "files": files}, mtime)
@@ -138,7 +143,7 @@ def check(directory) -> list[str]:
                 lines.append(f"{stamp.stem}: code stamp unreadable, rerunning")
                 continue
             files = {f: code(f) for f in old["files"]}
-            converting = old.get("hashing") != HASHING        # an older stamp holds the hashes of the bytes
+            converting = "hashing" not in old                 # an older stamp holds the hashes of the bytes
             now = {f: raw(f) for f in files} if converting else files
             changed = [f for f in files if now[f] != old["files"][f]]
             if changed:
