@@ -26,6 +26,7 @@ from __future__ import annotations
 import ast
 import atexit
 import fcntl
+import functools
 import hashlib
 import json
 import os
@@ -132,9 +133,9 @@ def record_at_exit(stamp) -> None:
 
 def check(directory) -> list[str]:
     """Rewrite every stamp under `directory` whose files changed; returns a line per rewritten stamp."""
-    lines, hashes, raw_hashes = [], {}, {}         # a module is listed in most stamps: parse it once
-    code = lambda f: hashes[f] if f in hashes else hashes.setdefault(f, file_hash(f))
-    raw = lambda f: raw_hashes[f] if f in raw_hashes else raw_hashes.setdefault(f, file_hash(f, raw=True))
+    lines = []
+    code = functools.cache(file_hash)               # a module is listed in most stamps: parse it once per call
+    raw = functools.cache(lambda f: file_hash(f, raw=True))
     for stamp in sorted(Path(directory).glob("*.json")):
         with _locked(stamp):
             old = _read(stamp)
